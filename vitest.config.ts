@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Native inference on 2 cores: files run one at a time so timings and RSS figures are not
+    // skewed by a neighbour, and each file gets a fresh process (forks) so a native crash names its file.
+    pool: 'forks',
+    fileParallelism: false,
+    testTimeout: 120_000,
+    hookTimeout: 300_000,
+  },
+});
