@@ -1,0 +1,90 @@
+#pragma once
+// Plain data crossing the core's boundary.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gpu_probe.h"
+
+namespace talk2me {
+
+struct ModelOptions {
+  int threads = 4;          // default threads per transcription
+  bool use_gpu = true;      // ignored by a CPU build
+  int gpu_device = 0;
+  bool flash_attn = false;
+  int max_states = 1;       // concurrent transcriptions on one set of weights
+};
+
+struct TranscribeOptions {
+  std::string language = "auto";  // "auto" or "" detects (multilingual models only)
+  bool translate = false;
+  std::string initial_prompt;
+  float temperature = 0.0f;
+  float temperature_increment = 0.2f;  // fallback when decoding fails its thresholds; 0 disables
+  int beam_size = 1;                   // > 1 selects beam search
+  int best_of = 1;
+  int threads = 0;                     // 0: the model's default
+  bool timestamps = true;              // segment timestamps
+};
+
+struct Segment {
+  int64_t start_ms = 0;
+  int64_t end_ms = 0;
+  std::string text;
+  float no_speech_prob = 0.0f;
+};
+
+struct Timings {
+  double mel_ms = 0;     // start until the first encoder pass (spectrogram, language detection)
+  double encode_ms = 0;  // encoder passes, each up to the first logits of its window
+  double decode_ms = 0;  // the rest: token-by-token decoding
+  double total_ms = 0;
+};
+
+struct TranscribeResult {
+  std::vector<Segment> segments;
+  std::string language;
+  double duration_ms = 0;
+  Timings timings;
+};
+
+struct TrimReport {
+  int states_freed = 0;
+  uint64_t state_bytes_freed = 0;  // whisper.cpp's own accounting of the freed states' buffers
+  uint64_t rss_before = 0;
+  uint64_t rss_after = 0;
+  bool heap_trimmed = false;       // malloc_trim ran
+};
+
+struct RecreateReport {
+  std::string previous_path;
+  std::string path;
+  double load_ms = 0;
+  bool previous_draining = false;  // the old context still serves in-flight work
+};
+
+struct MemoryReport {
+  std::string path;
+  uint64_t weights_bytes = 0;
+  uint64_t bytes_per_state = 0;
+  int states_total = 0;
+  int states_idle = 0;
+  int states_busy = 0;
+  int states_max = 0;
+  int draining_contexts = 0;  // replaced contexts still finishing in-flight work
+  uint64_t rss_bytes = 0;
+  std::optional<GpuMemory> gpu;
+};
+
+struct ModelInfo {
+  std::string path;
+  bool multilingual = false;
+  std::string type;  // tiny, base, ... as whisper.cpp names it
+  int n_vocab = 0, n_audio_ctx = 0, n_audio_state = 0, n_audio_layer = 0, n_text_ctx = 0, n_text_layer = 0, n_mels = 0, ftype = 0;
+  uint64_t file_bytes = 0;
+  double load_ms = 0;
+};
+
+}  // namespace talk2me
