@@ -1,0 +1,135 @@
+// The raw addon (build/Release/talk2me.node) and the types of what it exposes. Everything else
+// goes through WhisperModel; this file only finds and types the native module.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface RawModelOptions {
+  threads?: number;
+  useGpu?: boolean;
+  gpuDevice?: number;
+  flashAttention?: boolean;
+  maxStates?: number;
+}
+
+export interface RawTranscribeOptions {
+  language?: string;
+  translate?: boolean;
+  initialPrompt?: string;
+  temperature?: number;
+  temperatureIncrement?: number;
+  beamSize?: number;
+  bestOf?: number;
+  threads?: number;
+  timestamps?: boolean;
+}
+
+export interface RawSegment {
+  startMs: number;
+  endMs: number;
+  text: string;
+  noSpeechProb: number;
+}
+
+export interface RawTimings {
+  melMs: number;
+  encodeMs: number;
+  decodeMs: number;
+  totalMs: number;
+}
+
+export interface RawTranscription {
+  segments: RawSegment[];
+  language: string;
+  durationMs: number;
+  timings: RawTimings;
+}
+
+export interface RawTrimReport {
+  statesFreed: number;
+  stateBytesFreed: number;
+  rssBefore: number;
+  rssAfter: number;
+  heapTrimmed: boolean;
+}
+
+export interface RawRecreateReport {
+  previousPath: string;
+  path: string;
+  loadMs: number;
+  previousDraining: boolean;
+}
+
+export interface RawGpuMemory {
+  free: number;
+  total: number;
+  device: number;
+  name: string;
+}
+
+export interface RawMemoryReport {
+  path: string;
+  weightsBytes: number;
+  bytesPerState: number;
+  states: { total: number; idle: number; busy: number; max: number };
+  drainingContexts: number;
+  rssBytes: number;
+  gpu: RawGpuMemory | null;
+}
+
+export interface RawModelInfo {
+  path: string;
+  multilingual: boolean;
+  type: string;
+  nVocab: number;
+  nAudioCtx: number;
+  nAudioState: number;
+  nAudioLayer: number;
+  nTextCtx: number;
+  nTextLayer: number;
+  nMels: number;
+  ftype: number;
+  fileBytes: number;
+  loadMs: number;
+}
+
+export interface RawModel {
+  transcribe(pcm: Float32Array, options: RawTranscribeOptions, jobId: number): Promise<RawTranscription>;
+  cancel(jobId: number): boolean;
+  trim(): Promise<RawTrimReport>;
+  recreate(path?: string): Promise<RawRecreateReport>;
+  memory(): Promise<RawMemoryReport>;
+  info(): RawModelInfo;
+  dispose(): Promise<void>;
+  readonly disposed: boolean;
+}
+
+export interface RawSystemInfo {
+  whisperVersion: string;
+  features: string;
+  backends: string[];
+  gpuProbe: boolean;
+}
+
+export type NativeLogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface RawBinding {
+  Model: { load(path: string, options: RawModelOptions): Promise<RawModel> };
+  systemInfo(): RawSystemInfo;
+  setLogger(fn: ((level: NativeLogLevel, line: string) => void) | null, minLevel?: NativeLogLevel): void;
+}
+
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const addonPath = join(packageRoot, 'build', 'Release', 'talk2me.node');
+
+let binding: RawBinding | undefined;
+
+export function loadBinding(): RawBinding {
+  if (binding) return binding;
+  if (!existsSync(addonPath)) {
+    throw new Error(`The talk2me native addon is not built (${addonPath} is missing): run \`npm install\` or \`npm run build:native\`.`);
+  }
+  binding = createRequire(import.meta.url)(addonPath) as RawBinding;
+  return binding;
+}

@@ -1,0 +1,9 @@
+export { WhisperModel } from './whisper-model.js';
+export type { ModelInfo, ModelMemory, RecreateReport, Segment, TranscribeControl, Transcription, TrimReport } from './whisper-model.js';
+export type { LoadOptions, TranscribeOptions } from './options.js';
+export { WhisperError } from './errors.js';
+export type { NativeErrorCode } from './errors.js';
+export { setNativeLogger } from './logging.js';
+export type { NativeLogHandler, NativeLogLevel } from './logging.js';
+export { systemInfo } from './system-info.js';
+export type { SystemInfo } from './system-info.js';

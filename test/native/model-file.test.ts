@@ -1,0 +1,52 @@
+// Damaged model files are refused with a code before whisper.cpp reads them, and the process lives.
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { writeSyntheticModel } from '../../src/model/synthetic.js';
+import { WhisperModel } from '../../src/native/index.js';
+import { CORRUPT_MODEL_CASES } from '../fixtures/corrupt-models.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+let dir: { path: string; remove: () => Promise<void> };
+let good: string;
+
+beforeAll(async () => {
+  dir = await tempDir('model-file');
+  good = (await writeSyntheticModel(join(dir.path, 'good.bin'), { dims: 'mini' })).path;
+});
+
+afterAll(async () => {
+  await dir.remove();
+});
+
+describe('model file checks', () => {
+  it('loads the good model', async () => {
+    await using model = await WhisperModel.load(good);
+    expect(model.info.nAudioLayer).toBe(1);
+  });
+
+  for (const c of CORRUPT_MODEL_CASES) {
+    it.skipIf(c.skipReason !== undefined)(`${c.name} → ${c.expectedCode}`, async () => {
+      const path = await c.make(dir.path, good);
+      const error = await WhisperModel.load(path).then(
+        async (m) => {
+          await m.dispose();
+          return null;
+        },
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ code: c.expectedCode, name: 'WhisperError' });
+      expect((error as Error).message).toContain(path);
+    });
+  }
+
+  it('validates load options before touching the file', async () => {
+    await expect(WhisperModel.load(good, { maxStates: 0 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: 'Expected an integer between 1 and 64 for maxStates but received number 0',
+    });
+    await expect(WhisperModel.load('' as string)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(WhisperModel.load(good, { useGpu: 'yes' as unknown as boolean })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
