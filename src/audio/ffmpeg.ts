@@ -1,0 +1,189 @@
+import { spawn } from 'node:child_process';
+import { resolve as resolvePath } from 'node:path';
+import { clampToUnitRange } from './clamp.js';
+import { WHISPER_SAMPLE_RATE } from './constants.js';
+import { resolveMaxDurationS, tooLongError } from './duration-limit.js';
+import { AudioDecodeError, abortedError } from './errors.js';
+import { F32leCollector } from './f32le-collector.js';
+import { BoundedStderr, classifyFfmpegFailure, parseInputInfo, summarizeFfmpegError } from './ffmpeg-stderr.js';
+import type { DecodedAudio, DecodeFileOptions } from './types.js';
+
+const DEFAULT_FFMPEG = 'ffmpeg';
+const PROBE_TIMEOUT_MS = 10_000;
+
+/**
+ * True when `ffmpegPath` (default: "ffmpeg" on PATH) runs and exits 0 for `-version`. Never
+ * rejects; a binary that hangs counts as unavailable after 10 s and is killed.
+ */
+export function isFfmpegAvailable(ffmpegPath: string = DEFAULT_FFMPEG): Promise<boolean> {
+  return new Promise((resolve) => {
+    let child;
+    try {
+      child = spawn(ffmpegPath, ['-hide_banner', '-version'], { stdio: 'ignore', windowsHide: true });
+    } catch {
+      resolve(false); // e.g. an empty path or one containing NUL
+      return;
+    }
+    const timer = setTimeout(() => child.kill('SIGKILL'), PROBE_TIMEOUT_MS);
+    child.once('error', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0);
+    });
+  });
+}
+
+export interface FfmpegDecodeOptions extends DecodeFileOptions {
+  /** What the caller sniffed from the first bytes (e.g. "ogg"), for messages and source.format. */
+  containerHint?: string;
+}
+
+/** The argument vector; an array, never a shell string, so no path can inject anything. */
+function ffmpegArgs(filePath: string): string[] {
+  return [
+    '-nostdin',
+    '-hide_banner',
+    '-nostats',
+    // "info" rather than "error" so the input description (rate, channels, codec) is printed;
+    // error lines are picked out of it by summarizeFfmpegError.
+    '-loglevel',
+    'info',
+    // The file: protocol prefix stops a name like "-x" from reading as an option and a name like
+    // "http://..." or "concat:..." from making ffmpeg open anything but this local file.
+    '-i',
+    `file:${resolvePath(filePath)}`,
+    '-map',
+    '0:a:0',
+    '-f',
+    'f32le',
+    '-acodec',
+    'pcm_f32le',
+    '-ac',
+    '1',
+    '-ar',
+    String(WHISPER_SAMPLE_RATE),
+    'pipe:1',
+  ];
+}
+
+function ffmpegMissingError(ffmpegPath: string, containerHint: string | undefined): AudioDecodeError {
+  const what = containerHint === undefined || containerHint === 'unknown' ? 'non-WAV audio' : `${containerHint} audio`;
+  return new AudioDecodeError(
+    'AUDIO_UNSUPPORTED_FORMAT',
+    `ffmpeg is needed to decode ${what} but '${ffmpegPath}' could not be run; install ffmpeg or upload WAV`,
+  );
+}
+
+/**
+ * Decodes any file ffmpeg understands to 16 kHz mono float PCM by streaming its f32le output.
+ *
+ * Lifecycle guarantee: the promise settles only after the child has exited (its 'close' event),
+ * and every failure path (abort, too long, stream error) kills it first, so no ffmpeg process
+ * outlives the call. Samples are clamped to [-1, 1] and any NaN from a misbehaving decoder is
+ * replaced by silence: unlike a float WAV, where NaN proves the file is corrupt, here it would be
+ * an artefact of the decoder and not worth failing a whole transcription over.
+ */
+export function decodeWithFfmpeg(filePath: string, options: FfmpegDecodeOptions = {}): Promise<DecodedAudio> {
+  const { signal, containerHint } = options;
+  const ffmpegPath = options.ffmpegPath ?? DEFAULT_FFMPEG;
+  const maxDurationS = resolveMaxDurationS(options.maxDurationS);
+  const maxSamples = Math.ceil(maxDurationS * WHISPER_SAMPLE_RATE);
+
+  return new Promise<DecodedAudio>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortedError(signal));
+      return;
+    }
+
+    let child;
+    try {
+      child = spawn(ffmpegPath, ffmpegArgs(filePath), { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    } catch {
+      reject(ffmpegMissingError(ffmpegPath, containerHint)); // e.g. an empty path or one containing NUL
+      return;
+    }
+
+    const stderr = new BoundedStderr();
+    const collector = new F32leCollector(maxSamples);
+    let failure: AudioDecodeError | undefined;
+    let settled = false;
+
+    const killChild = (): void => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    };
+    // Records the first failure and stops ffmpeg; the promise rejects once 'close' confirms the exit.
+    const fail = (error: AudioDecodeError): void => {
+      failure ??= error;
+      killChild();
+    };
+    const onAbort = (): void => fail(abortedError(signal));
+    const settle = (action: () => void): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      action();
+    };
+
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (failure !== undefined) return;
+      if (!collector.push(chunk)) fail(tooLongError(undefined, maxDurationS));
+    });
+    child.stderr.on('data', (chunk: Buffer) => stderr.append(chunk));
+    const onStreamError = (error: Error): void =>
+      fail(new AudioDecodeError('AUDIO_DECODER_FAILED', `Reading ffmpeg output failed: ${error.message}`, { cause: error }));
+    child.stdout.on('error', onStreamError);
+    child.stderr.on('error', onStreamError);
+
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      if (child.pid === undefined) {
+        // The process never started (ENOENT, EACCES): there is nothing to wait for.
+        settle(() => reject(ffmpegMissingError(ffmpegPath, containerHint)));
+        return;
+      }
+      fail(new AudioDecodeError('AUDIO_DECODER_FAILED', `ffmpeg process error: ${error.message}`, { cause: error }));
+    });
+
+    child.on('close', (code, exitSignal) => {
+      settle(() => {
+        if (failure !== undefined) {
+          reject(failure);
+          return;
+        }
+        const log = stderr.text;
+        if (code !== 0) {
+          const summary = exitSignal
+            ? `ffmpeg was killed by ${exitSignal}`
+            : summarizeFfmpegError(log) || `ffmpeg exited with code ${code}`;
+          const target = containerHint && containerHint !== 'unknown' ? ` (${containerHint})` : '';
+          reject(new AudioDecodeError(classifyFfmpegFailure(summary), `ffmpeg could not decode the file${target}: ${summary}`));
+          return;
+        }
+        const pcm = collector.finish();
+        if (pcm.length === 0) {
+          reject(new AudioDecodeError('AUDIO_EMPTY', 'The file decoded to no audio samples'));
+          return;
+        }
+        for (let i = 0; i < pcm.length; i++) if (Number.isNaN(pcm[i])) pcm[i] = 0;
+        clampToUnitRange(pcm);
+
+        const info = parseInputInfo(log);
+        const container = containerHint && containerHint !== 'unknown' ? containerHint : (info.container ?? 'unknown');
+        resolve({
+          pcm,
+          sampleRate: WHISPER_SAMPLE_RATE,
+          durationS: pcm.length / WHISPER_SAMPLE_RATE,
+          source: {
+            format: info.codec === undefined ? container : `${container}/${info.codec}`,
+            sampleRate: info.sampleRate ?? 0,
+            channels: info.channels ?? 0,
+          },
+        });
+      });
+    });
+  });
+}
