@@ -1,0 +1,189 @@
+// The built CLI (dist/cli.js, what `npx talk2me` runs) as a user runs it: real processes, real
+// files, a loopback HTTP server standing in for Hugging Face.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { syllableTones } from '../helpers/signals.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+const cli = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], options: { env?: NodeJS.ProcessEnv; interruptAfterMs?: number } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const interrupt = options.interruptAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGINT'), options.interruptAfterMs);
+    // A CLI that hangs fails its test instead of stalling the run.
+    const backstop = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(interrupt);
+      clearTimeout(backstop);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** A 16-bit mono 16 kHz WAV file. */
+function wav(samples: Float32Array): Buffer {
+  const data = Buffer.alloc(samples.length * 2);
+  samples.forEach((s, i) => data.writeInt16LE(Math.round(Math.max(-1, Math.min(1, s)) * 32767), i * 2));
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(16000, 24);
+  header.writeUInt32LE(32000, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(data.length, 40);
+  return Buffer.concat([header, data]);
+}
+
+let dir: { path: string; remove: () => Promise<void> };
+let model: string;
+let clip: string;
+
+beforeAll(async () => {
+  dir = await tempDir('cli');
+  model = join(dir.path, 'mini.bin');
+  clip = join(dir.path, 'clip.wav');
+  await writeFile(clip, wav(syllableTones(3)));
+  const synth = await run(['model', 'synth', model, '--dims', 'mini']);
+  expect(synth).toMatchObject({ code: 0, signal: null });
+});
+
+afterAll(async () => {
+  await dir.remove();
+});
+
+describe('talk2me CLI', () => {
+  it('prints help for every command and exits 0', async () => {
+    for (const args of [['--help'], ['transcribe', '--help'], ['model', '--help'], ['model', 'synth', '--help'], ['model', 'fetch', '-h']]) {
+      const r = await run(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout).toMatch(/^Usage: talk2me/);
+    }
+  });
+
+  it('exits 1 with a message on stderr for usage errors', async () => {
+    for (const args of [['frobnicate'], ['transcribe'], ['transcribe', clip], ['transcribe', clip, '--model', model, '--format', 'xml'], ['model', 'synth', '/tmp/x', '--dims', 'huge'], ['transcribe', clip, '--model', model, '--threads', 'many']]) {
+      const r = await run(args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.signal).toBeNull();
+      expect(r.stderr).toMatch(/^talk2me: /);
+    }
+  });
+
+  it('model synth writes the same bytes for the same seed', async () => {
+    const a = join(dir.path, 'a.bin');
+    const b = join(dir.path, 'b.bin');
+    await run(['model', 'synth', a, '--dims', 'mini', '--seed', '7']);
+    await run(['model', 'synth', b, '--dims', 'mini', '--seed', '7']);
+    const hash = async (p: string) => createHash('sha256').update(await readFile(p)).digest('hex');
+    expect(await hash(a)).toBe(await hash(b));
+    expect((await stat(a)).size).toBe((await stat(model)).size);
+  });
+
+  it('transcribe prints JSON segments inside the clip', async () => {
+    const r = await run(['transcribe', clip, '--model', model, '--format', 'json', '--threads', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.duration_s).toBeCloseTo(3, 3);
+    expect(json.segments.length).toBeGreaterThan(0);
+    for (const s of json.segments) expect(s.end).toBeLessThanOrEqual(3);
+  });
+
+  it('transcribe writes SRT and WebVTT', async () => {
+    const srt = await run(['transcribe', clip, '-m', model, '-f', 'srt']);
+    expect(srt.stdout).toMatch(/^1\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}\n/);
+    const vtt = await run(['transcribe', clip, '-m', model, '-f', 'vtt']);
+    expect(vtt.stdout).toMatch(/^WEBVTT\n\n\d\d:\d\d:\d\d\.\d{3} --> /);
+  });
+
+  it('transcribe fails cleanly on a missing model, a corrupt model and a non-audio file', async () => {
+    const missing = await run(['transcribe', clip, '--model', join(dir.path, 'none.bin')]);
+    expect(missing).toMatchObject({ code: 1, signal: null });
+    expect(missing.stderr).toContain('[MODEL_NOT_FOUND]');
+    const corrupt = join(dir.path, 'corrupt.bin');
+    await writeFile(corrupt, (await readFile(model)).subarray(0, 5000));
+    const bad = await run(['transcribe', clip, '--model', corrupt]);
+    expect(bad).toMatchObject({ code: 1, signal: null });
+    expect(bad.stderr).toContain('[MODEL_INVALID]');
+    const notAudio = join(dir.path, 'notes.txt');
+    await writeFile(notAudio, 'not audio at all\n'.repeat(100));
+    const noise = await run(['transcribe', notAudio, '--model', model]);
+    expect(noise).toMatchObject({ code: 1, signal: null });
+    expect(noise.stderr).toMatch(/\[AUDIO_(INVALID|UNSUPPORTED_FORMAT)\]/);
+  });
+
+  describe('model fetch against a loopback mirror', () => {
+    let server: Server;
+    let baseUrl: string;
+    const body = Buffer.alloc(3 * 1024 * 1024, 7);
+
+    beforeAll(async () => {
+      server = createServer((req, res) => {
+        if (req.url === '/ggml-good.bin') {
+          res.writeHead(200, { 'content-length': body.length });
+          res.end(body);
+        } else if (req.url === '/ggml-slow.bin') {
+          res.writeHead(200, { 'content-length': body.length });
+          res.write(body.subarray(0, 1024)); // then stalls until the client goes away
+        } else {
+          res.writeHead(404).end('not found');
+        }
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+
+    afterAll(async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    });
+
+    it('downloads with progress and prints the path', async () => {
+      const out = join(dir.path, 'fetched');
+      const r = await run(['model', 'fetch', 'good', '--dir', out, '--base-url', baseUrl]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.trim()).toBe(join(out, 'ggml-good.bin'));
+      expect(r.stderr).toContain('ggml-good.bin');
+      expect((await stat(join(out, 'ggml-good.bin'))).size).toBe(body.length);
+    });
+
+    it('exits 1 and leaves nothing behind on a 404 and on Ctrl-C', async () => {
+      const out = join(dir.path, 'failed');
+      const missing = await run(['model', 'fetch', 'absent', '--dir', out], { env: { TALK2ME_MODEL_BASE_URL: baseUrl } });
+      expect(missing).toMatchObject({ code: 1, signal: null });
+      expect(missing.stderr).toContain('404');
+      const interrupted = await run(['model', 'fetch', 'slow', '--dir', out, '--base-url', baseUrl], {
+        env: { TALK2ME_MODEL_BASE_URL: baseUrl },
+        interruptAfterMs: 1500,
+      });
+      expect(interrupted).toMatchObject({ code: 1, signal: null });
+      expect(interrupted.stderr).toContain('Interrupted');
+      expect(await readdir(out).catch(() => [])).toEqual([]);
+    });
+  });
+});
