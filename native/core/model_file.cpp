@@ -157,6 +157,9 @@ void check_hparams(const std::string &path, ModelHeader &h) {
   if (h.n_audio_state != h.n_text_state) invalid(path, "n_audio_state and n_text_state differ");
   const int32_t ftype = h.ftype % GGML_QNT_VERSION_FACTOR;
   if (h.ftype < 0 || !known_ftype(ftype)) invalid(path, "unknown ftype " + std::to_string(h.ftype));
+  // With ftype 0 the loader wants f32 conv weights, and whisper.cpp 1.9.1's CPU convolution then
+  // fails a GGML_ASSERT (abort) at the first transcription.
+  if (ftype == GGML_FTYPE_ALL_F32) invalid(path, "all-f32 models (ftype 0) crash whisper.cpp 1.9.1 while transcribing; use an f16 or quantised model");
   h.multilingual = h.n_vocab >= 51865;
 }
 
