@@ -32,4 +32,10 @@ bool release_free_heap() {
 #endif
 }
 
+void pin_mmap_threshold() {
+#if defined(__linux__) && defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);  // setting it also turns off glibc's dynamic adjustment
+#endif
+}
+
 }  // namespace talk2me

@@ -11,4 +11,9 @@ uint64_t process_rss_bytes();
 // glibc's arenas and RSS never comes down. Returns false where there is no such call.
 bool release_free_heap();
 
+// Makes glibc serve large blocks (>= 128 KiB: whisper's buffers) with mmap for good, so freeing
+// them hands the pages straight back. glibc otherwise raises its mmap threshold each time such a
+// block is freed, after which they come from the heap, stay there, and later allocations slow down.
+void pin_mmap_threshold();
+
 }  // namespace talk2me

@@ -13,7 +13,7 @@ struct ModelOptions {
   int threads = 4;          // default threads per transcription
   bool use_gpu = true;      // ignored by a CPU build
   int gpu_device = 0;
-  bool flash_attn = false;
+  bool flash_attn = true;   // whisper.cpp's default: a smaller encode buffer and faster
   int max_states = 1;       // concurrent transcriptions on one set of weights
 };
 

@@ -13,6 +13,7 @@ export interface LoadOptions {
   /** Use the GPU when the build has one. Default true. */
   useGpu?: boolean;
   gpuDevice?: number;
+  /** Flash attention (whisper.cpp's default): smaller encoder buffers, faster. Default true. */
   flashAttention?: boolean;
 }
 

@@ -1,11 +1,12 @@
 // Damaged model files are refused with a code before whisper.cpp reads them, and the process lives.
+import { copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { writeSyntheticModel } from '../../src/model/synthetic.js';
 import { WhisperModel } from '../../src/native/index.js';
-import { CORRUPT_MODEL_CASES } from '../fixtures/corrupt-models.js';
+import { CORRUPT_MODEL_CASES, HEADER_OFFSETS } from '../fixtures/corrupt-models.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 let dir: { path: string; remove: () => Promise<void> };
@@ -40,6 +41,15 @@ describe('model file checks', () => {
       expect((error as Error).message).toContain(path);
     });
   }
+
+  it('refuses an all-f32 model (ftype 0), whose first transcription would abort whisper.cpp', async () => {
+    const path = join(dir.path, 'ftype0.bin');
+    await copyFile(good, path);
+    const file = await open(path, 'r+');
+    await file.write(Buffer.alloc(4), 0, 4, HEADER_OFFSETS.hparams.ftype);
+    await file.close();
+    await expect(WhisperModel.load(path)).rejects.toMatchObject({ code: 'MODEL_INVALID', message: expect.stringMatching(/ftype 0/) });
+  });
 
   it('validates load options before touching the file', async () => {
     await expect(WhisperModel.load(good, { maxStates: 0 })).rejects.toMatchObject({
