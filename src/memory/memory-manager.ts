@@ -1,0 +1,284 @@
+// The backend half of talk2me's memory management: a background check on a timer that measures
+// (RSS, heap, system memory, GPU, the model's own accounting), climbs the cleanup ladder as far as
+// the figures require, unloads an idle model, expires idle sessions, and reports it all.
+import { silentLogger, type Logger } from '../logging/logger.js';
+import { CleanupLadder, type CleanupLevel, type LadderForce, type LadderRun, type SweepableFiles } from './cleanup-ladder.js';
+import { takeSample, toMb, type MemorySample } from './memory-sample.js';
+import type { ModelHost, ModelHostStats } from './model-host.js';
+import { realProbes, type MemoryProbes } from './probes.js';
+import type { MemorySettings } from './settings.js';
+
+/** What the manager needs of the temp file registry. */
+export interface ManagedTempFiles extends SweepableFiles {
+  stats(): { count: number; bytes: number; oldestAgeMs: number | null };
+}
+
+/** What the manager needs of the session manager. */
+export interface ManagedSessions {
+  expireIdle(): Promise<{ expired: number }>;
+  stats(): object;
+}
+
+export interface MemoryManagerOptions {
+  settings: MemorySettings;
+  model: ModelHost;
+  files?: ManagedTempFiles | null;
+  sessions?: ManagedSessions | null;
+  probes?: MemoryProbes;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export interface CleanupCounters {
+  checks: number;
+  errors: number;
+  byLevel: Record<CleanupLevel, number>;
+  reloadsDeferred: number;
+  last: { level: CleanupLevel; at: number; durationMs: number; freedBytes: number } | null;
+}
+
+export interface MemoryStats {
+  timestamp: string;
+  uptime_s: number;
+  memory: {
+    process_mb: number;
+    heap_used_mb: number;
+    heap_total_mb: number;
+    external_mb: number;
+    system_percent: number;
+    system_available_mb: number;
+    gpu_mb: number | null;
+    gpu_total_mb: number | null;
+    gpu_percent: number | null;
+    gpu_baseline_mb: number | null;
+    threshold_mb: number;
+    gpu_threshold_mb: number;
+  };
+  temp_files: { count: number; size_mb: number; oldest_age_s: number | null; dir: string };
+  model: {
+    state: ModelHostStats['state'];
+    path: string;
+    reload_count: number;
+    reload_failures: number;
+    last_reload: string | null;
+    last_reload_ok: boolean | null;
+    last_reload_reason: string | null;
+    last_reload_error: string | null;
+    loads: number;
+    unloads: number;
+    inflight: number;
+    queued: number;
+    idle_unload_s: number;
+    last_activity: string | null;
+    trim_policy: string;
+    weights_mb: number | null;
+    state_mb: number | null;
+    states: { total: number; idle: number; busy: number; max: number } | null;
+    draining_contexts: number;
+  };
+  cleanup: {
+    interval_s: number;
+    checks: number;
+    errors: number;
+    by_level: Record<CleanupLevel, number>;
+    reloads_deferred: number;
+    last: { level: CleanupLevel; at: string; duration_ms: number; freed_mb: number } | null;
+  };
+  sessions: object | null;
+}
+
+const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+const round1 = (n: number): number => Math.round(n * 10) / 10;
+
+export class MemoryManager {
+  readonly settings: MemorySettings;
+  readonly model: ModelHost;
+  readonly #files: ManagedTempFiles | null;
+  readonly #sessions: ManagedSessions | null;
+  readonly #probes: MemoryProbes;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #ladder: CleanupLadder;
+  readonly #startedAt: number;
+  readonly #counters: CleanupCounters = {
+    checks: 0,
+    errors: 0,
+    byLevel: { routine: 0, aggressive: 0, reload: 0 },
+    reloadsDeferred: 0,
+    last: null,
+  };
+  #running: Promise<LadderRun> | null = null;
+  #checkTimer: NodeJS.Timeout | null = null;
+  #statsTimer: NodeJS.Timeout | null = null;
+  #listeners = new Set<(run: LadderRun) => void>();
+
+  constructor(options: MemoryManagerOptions) {
+    this.settings = options.settings;
+    this.model = options.model;
+    this.#files = options.files ?? null;
+    this.#sessions = options.sessions ?? null;
+    this.#probes = options.probes ?? realProbes;
+    this.#logger = options.logger ?? silentLogger;
+    this.#now = options.now ?? Date.now;
+    this.#startedAt = this.#now();
+    this.#ladder = new CleanupLadder({
+      settings: this.settings,
+      model: this.model,
+      files: this.#files,
+      probes: this.#probes,
+      logger: this.#logger,
+      now: this.#now,
+    });
+  }
+
+  get counters(): Readonly<CleanupCounters> {
+    return this.#counters;
+  }
+
+  /** Called after every ladder run (metrics hook in). */
+  onCleanup(listener: (run: LadderRun) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Starts the background check and the periodic stats line. Timers are unref'd. */
+  start(): void {
+    if (this.#checkTimer) return;
+    this.#checkTimer = setInterval(() => void this.#backgroundCheck(), this.settings.cleanupIntervalS * 1000);
+    this.#statsTimer = setInterval(() => void this.#logStats(), this.settings.statsLogIntervalS * 1000);
+    this.#checkTimer.unref();
+    this.#statsTimer.unref();
+  }
+
+  stop(): void {
+    if (this.#checkTimer) clearInterval(this.#checkTimer);
+    if (this.#statsTimer) clearInterval(this.#statsTimer);
+    this.#checkTimer = this.#statsTimer = null;
+  }
+
+  /**
+   * One check: the ladder, then idle unload and session expiry. Overlapping calls share the run in
+   * progress (so a slow reload never stacks up checks behind it).
+   */
+  check(force?: LadderForce): Promise<LadderRun> {
+    if (this.#running && !force) return this.#running;
+    const previous = this.#running ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(() => this.#check(force));
+    this.#running = run;
+    void run.finally(() => {
+      if (this.#running === run) this.#running = null;
+    }).catch(() => undefined);
+    return run;
+  }
+
+  /** For the admin endpoint: a check that climbs at least to `aggressive` / `reload` when asked. */
+  cleanup(force: LadderForce = {}): Promise<LadderRun> {
+    return this.check({ aggressive: force.aggressive ?? false, reload: force.reload ?? false });
+  }
+
+  async #check(force?: LadderForce): Promise<LadderRun> {
+    const run = await this.#ladder.run(force);
+    this.#counters.checks++;
+    for (const rung of run.rungs) {
+      if (rung.level === 'reload' && rung.reload?.deferredS !== undefined) this.#counters.reloadsDeferred++;
+    }
+    this.#counters.byLevel[run.level]++;
+    this.#counters.last = { level: run.level, at: this.#now(), durationMs: run.durationMs, freedBytes: run.freedBytes };
+    await this.model.unloadIfIdle();
+    if (this.#sessions) {
+      const { expired } = await this.#sessions.expireIdle();
+      if (expired > 0) this.#logger.info({ expired }, `Memory: expired ${expired} idle session(s)`);
+    }
+    if (this.settings.debugMemory) this.#logger.debug({ level: run.level, durationMs: run.durationMs }, 'Memory check');
+    for (const listener of this.#listeners) listener(run);
+    return run;
+  }
+
+  async #backgroundCheck(): Promise<void> {
+    try {
+      await this.check();
+    } catch (err) {
+      this.#counters.errors++;
+      this.#logger.error({ err }, 'Memory check failed');
+    }
+  }
+
+  async #logStats(): Promise<void> {
+    try {
+      this.#logger.info({ stats: await this.getStats() }, 'Memory stats');
+    } catch (err) {
+      this.#logger.error({ err }, 'Memory stats failed');
+    }
+  }
+
+  /** A fresh reading of everything, in the shape GET /admin/memory returns. */
+  async getStats(): Promise<MemoryStats> {
+    const sample: MemorySample = await takeSample(this.#probes, this.model, this.#now());
+    const host = this.model.stats();
+    const files = this.#files?.stats() ?? { count: 0, bytes: 0, oldestAgeMs: null };
+    const m = sample.model;
+    const baseline = this.#ladder.gpuBaselineBytes;
+    const last = this.#counters.last;
+    return {
+      timestamp: iso(sample.at) as string,
+      uptime_s: Math.round((this.#now() - this.#startedAt) / 1000),
+      memory: {
+        process_mb: toMb(sample.rssBytes),
+        heap_used_mb: toMb(sample.heapUsedBytes),
+        heap_total_mb: toMb(sample.heapTotalBytes),
+        external_mb: toMb(sample.externalBytes),
+        system_percent: round1(sample.systemPercent),
+        system_available_mb: toMb(sample.systemAvailableBytes),
+        gpu_mb: sample.gpu ? toMb(sample.gpu.usedBytes) : null,
+        gpu_total_mb: sample.gpu ? toMb(sample.gpu.totalBytes) : null,
+        gpu_percent: sample.gpu && sample.gpu.totalBytes > 0 ? round1((100 * sample.gpu.usedBytes) / sample.gpu.totalBytes) : null,
+        gpu_baseline_mb: sample.gpu && baseline !== null ? toMb(baseline) : null,
+        threshold_mb: this.settings.memoryThresholdMb,
+        gpu_threshold_mb: this.settings.gpuMemoryThresholdMb,
+      },
+      temp_files: {
+        count: files.count,
+        size_mb: toMb(files.bytes),
+        oldest_age_s: files.oldestAgeMs === null ? null : Math.round(files.oldestAgeMs / 1000),
+        dir: this.settings.uploadDir,
+      },
+      model: {
+        state: host.state,
+        path: host.path,
+        reload_count: host.reloadCount,
+        reload_failures: host.reloadFailures,
+        last_reload: iso(host.lastReload?.at),
+        last_reload_ok: host.lastReload ? host.lastReload.ok : null,
+        last_reload_reason: host.lastReload?.reason ?? null,
+        last_reload_error: host.lastReload?.error ?? null,
+        loads: host.loads,
+        unloads: host.unloads,
+        inflight: host.inflight,
+        queued: host.queued,
+        idle_unload_s: host.idleUnloadS,
+        last_activity: iso(host.lastActivityAt),
+        trim_policy: host.trimPolicy,
+        weights_mb: m ? toMb(m.weightsBytes) : null,
+        state_mb: m ? toMb(m.bytesPerState) : null,
+        states: m ? { ...m.states } : null,
+        draining_contexts: m?.drainingContexts ?? 0,
+      },
+      cleanup: {
+        interval_s: this.settings.cleanupIntervalS,
+        checks: this.#counters.checks,
+        errors: this.#counters.errors,
+        by_level: { ...this.#counters.byLevel },
+        reloads_deferred: this.#counters.reloadsDeferred,
+        last: last ? { level: last.level, at: iso(last.at) as string, duration_ms: last.durationMs, freed_mb: toMb(last.freedBytes) } : null,
+      },
+      sessions: this.#sessions?.stats() ?? null,
+    };
+  }
+
+  /** Stops the timers and waits for a check in progress. The caller owns the model and files. */
+  async close(): Promise<void> {
+    this.stop();
+    await this.#running?.catch(() => undefined);
+  }
+}
+
