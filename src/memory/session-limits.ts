@@ -1,0 +1,32 @@
+/** The per-session limits and the cap on sessions; the memory manager fills them from the environment. */
+export interface SessionLimits {
+  /** Requests one session may run at once. */
+  maxConcurrentPerSession: number;
+  /** Bytes of temporary files (uploads, decoded audio) one session may hold at once. */
+  maxTempBytesPerSession: number;
+  /** Sessions the service holds at once. */
+  maxSessions: number;
+  /** A session with no request in flight and not seen for this long is expired. */
+  idleTimeoutMs: number;
+}
+
+export const DEFAULT_SESSION_LIMITS: Readonly<SessionLimits> = Object.freeze({
+  maxConcurrentPerSession: 2,
+  maxTempBytesPerSession: 100 * 1024 * 1024,
+  maxSessions: 1000,
+  idleTimeoutMs: 30 * 60 * 1000,
+});
+
+/** Defaults for what is not given; throws a RangeError for a value that is not a positive integer. */
+export function resolveSessionLimits(options: Partial<SessionLimits>): SessionLimits {
+  const limits = { ...DEFAULT_SESSION_LIMITS };
+  for (const name of Object.keys(DEFAULT_SESSION_LIMITS) as (keyof SessionLimits)[]) {
+    const value = options[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+      throw new RangeError(`Expected a positive integer for ${name} but received ${String(value)}`);
+    }
+    limits[name] = value;
+  }
+  return limits;
+}

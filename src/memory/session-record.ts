@@ -1,0 +1,57 @@
+import { sessionTag } from './session-id.js';
+
+/** What a session holds besides counters: something to release when the session goes (a temp file). */
+export type ResourceRelease = () => void | Promise<void>;
+
+/** A snapshot of one session, safe to show an admin: it names the session by tag, never by id. */
+export interface SessionInfo {
+  /** See sessionTag(): a non-reversible name for logs and the admin endpoint. */
+  tag: string;
+  createdAt: number;
+  lastSeenAt: number;
+  inflight: number;
+  tempBytes: number;
+  /** Tracked resources not yet untracked. */
+  resources: number;
+}
+
+/**
+ * The manager's state for one session. Leases and reservations hold the record, not the id, so
+ * once a session is closed they keep touching this detached record and never a new session that
+ * happens to reuse the id.
+ */
+export class SessionRecord {
+  readonly id: string;
+  readonly tag: string;
+  readonly createdAt: number;
+  lastSeenAt: number;
+  inflight = 0;
+  tempBytes = 0;
+  // One object per track() call, so the same function tracked twice is released twice.
+  readonly resources = new Set<{ release: ResourceRelease }>();
+  /** Set when the session left the manager (closed, expired, evicted); nothing may grow it after. */
+  closed = false;
+
+  constructor(id: string, now: number) {
+    this.id = id;
+    this.tag = sessionTag(id);
+    this.createdAt = now;
+    this.lastSeenAt = now;
+  }
+
+  /** Idle long enough and running nothing: what expiry and eviction both mean by "expired". */
+  isExpired(now: number, idleTimeoutMs: number): boolean {
+    return this.inflight === 0 && now - this.lastSeenAt >= idleTimeoutMs;
+  }
+
+  info(): SessionInfo {
+    return {
+      tag: this.tag,
+      createdAt: this.createdAt,
+      lastSeenAt: this.lastSeenAt,
+      inflight: this.inflight,
+      tempBytes: this.tempBytes,
+      resources: this.resources.size,
+    };
+  }
+}

@@ -1,0 +1,331 @@
+import { type Logger, silentLogger } from '../logging/logger.js';
+import { SESSION_ERROR_CODES, type SessionErrorCode, SessionLimitError } from './session-errors.js';
+import { invalidSessionIdError, isValidSessionId } from './session-id.js';
+import { resolveSessionLimits, type SessionLimits } from './session-limits.js';
+import { type ResourceRelease, type SessionInfo, SessionRecord } from './session-record.js';
+import { RequestLease } from './session-request-lease.js';
+import { assertByteCount, TempReservation } from './session-temp-reservation.js';
+
+export { SESSION_ERROR_CODES, type SessionErrorCode, SessionLimitError } from './session-errors.js';
+export { assertValidSessionId, isValidSessionId, MAX_SESSION_ID_LENGTH, newSessionId, sessionTag } from './session-id.js';
+export { DEFAULT_SESSION_LIMITS, type SessionLimits } from './session-limits.js';
+export type { ResourceRelease, SessionInfo } from './session-record.js';
+export { RequestLease } from './session-request-lease.js';
+export { TempReservation } from './session-temp-reservation.js';
+
+/** Why a session left: idle past the timeout (by expireIdle() or to make room), or close()/closeAll(). */
+export type SessionReleaseReason = 'expired' | 'closed';
+
+/** What onRelease receives: the last snapshot, the id (our own code may need it), and why. */
+export interface ReleasedSession extends SessionInfo {
+  id: string;
+  reason: SessionReleaseReason;
+}
+
+export interface SessionManagerOptions extends Partial<SessionLimits> {
+  /** Milliseconds since the epoch; injected so tests drive time. Default Date.now. */
+  now?: () => number;
+  logger?: Logger;
+  /** Called once per session that left, after its tracked resources were released; errors are logged. */
+  onRelease?: (session: ReleasedSession) => void | Promise<void>;
+}
+
+export interface SessionStats {
+  active: number;
+  inflight: number;
+  tempBytes: number;
+  resources: number;
+  limits: SessionLimits;
+  createdTotal: number;
+  expiredTotal: number;
+  closedTotal: number;
+  /** Resource releases and onRelease calls that threw or rejected. */
+  releaseErrorsTotal: number;
+  rejectedTotal: Record<SessionErrorCode, number>;
+}
+
+/**
+ * Per-session limits: concurrent requests, bytes of temporary files, the number of sessions, and
+ * idle expiry that releases whatever an abandoned session held.
+ *
+ * Sessions are keyed by an opaque id the HTTP layer reads from a cookie or header. The manager
+ * keeps one small record per live session and nothing per request: a lease or reservation is
+ * owned by its caller and only changes the record's counters. It starts no timers; the memory
+ * manager calls expireIdle() on its own schedule.
+ */
+export class SessionManager {
+  readonly limits: Readonly<SessionLimits>;
+  readonly #now: () => number;
+  readonly #log: Logger;
+  readonly #onRelease: ((session: ReleasedSession) => void | Promise<void>) | undefined;
+  readonly #sessions = new Map<string, SessionRecord>();
+  // Releases still running, so closeAll() can wait for those started by eviction or close().
+  readonly #pendingReleases = new Set<Promise<void>>();
+  readonly #rejected: Record<SessionErrorCode, number>;
+  #createdTotal = 0;
+  #expiredTotal = 0;
+  #closedTotal = 0;
+  #releaseErrorsTotal = 0;
+  // Warn once per spell of being full, not once per refused client.
+  #warnedFull = false;
+
+  constructor(options: SessionManagerOptions = {}) {
+    this.limits = Object.freeze(resolveSessionLimits(options));
+    this.#now = options.now ?? Date.now;
+    this.#log = options.logger ?? silentLogger;
+    this.#onRelease = options.onRelease;
+    this.#rejected = Object.fromEntries(SESSION_ERROR_CODES.map((code) => [code, 0])) as Record<SessionErrorCode, number>;
+  }
+
+  /**
+   * Gets or creates the session and marks it seen now. Creating one beyond maxSessions first
+   * evicts the expired sessions; if none had expired it throws SESSION_COUNT_LIMIT.
+   */
+  touch(id: string): SessionInfo {
+    return this.#touch(id).info();
+  }
+
+  /** The session's snapshot without creating it or marking it seen; undefined if it does not exist. */
+  peek(id: string): SessionInfo | undefined {
+    this.#validate(id);
+    return this.#sessions.get(id)?.info();
+  }
+
+  /**
+   * Counts one request against the session (touching it); throws SESSION_CONCURRENCY_LIMIT when it
+   * already runs maxConcurrentPerSession. A session with a request in flight is never expired, and
+   * its idle time counts from the end of its last request.
+   */
+  beginRequest(id: string): RequestLease {
+    const record = this.#touch(id);
+    const limit = this.limits.maxConcurrentPerSession;
+    if (record.inflight >= limit) {
+      throw this.#reject(
+        new SessionLimitError(
+          'SESSION_CONCURRENCY_LIMIT',
+          `This session already runs ${record.inflight} requests, the most one session may run at once; retry when one finishes`,
+          { limit },
+        ),
+        record,
+      );
+    }
+    record.inflight += 1;
+    return new RequestLease(() => {
+      record.inflight -= 1;
+      record.lastSeenAt = this.#now();
+    });
+  }
+
+  /**
+   * Reserves `bytes` of temporary files against the session (touching it); throws
+   * SESSION_TEMP_BYTES_LIMIT when its reservations would exceed maxTempBytesPerSession. Reserve 0 and
+   * grow() as an upload streams in when the size is not known up front.
+   */
+  reserveTempBytes(id: string, bytes: number): TempReservation {
+    this.#validate(id);
+    assertByteCount(bytes, 'reserveTempBytes');
+    const record = this.#touch(id);
+    this.#growTemp(record, bytes);
+    const account = {
+      grow: (more: number) => this.#growTemp(record, more),
+      shrink: (less: number) => {
+        record.tempBytes -= less;
+      },
+    };
+    return new TempReservation(account, bytes);
+  }
+
+  /**
+   * Ties something the session holds (a temp file, a decoded buffer) to its lifetime: `release`
+   * runs when the session expires or is closed. The returned function untracks it without
+   * releasing it, for when the request cleaned up after itself; it is idempotent.
+   */
+  trackResource(id: string, release: ResourceRelease): () => void {
+    this.#validate(id);
+    if (typeof release !== 'function') {
+      throw new TypeError(`Expected a function for trackResource's release but received ${typeof release}`);
+    }
+    let record: SessionRecord | undefined = this.#touch(id);
+    const entry = { release };
+    record.resources.add(entry);
+    return () => {
+      record?.resources.delete(entry);
+      record = undefined;
+    };
+  }
+
+  /**
+   * Removes every session idle for idleTimeoutMs with no request in flight, and resolves once all
+   * they held is released. A release that throws or rejects is logged and does not stop the others.
+   */
+  async expireIdle(): Promise<{ expired: number }> {
+    const releases = this.#removeExpired(this.#now());
+    if (releases.length > 0) {
+      this.#log.info({ expired: releases.length, active: this.#sessions.size }, 'expired idle sessions');
+    }
+    await Promise.all(releases);
+    return { expired: releases.length };
+  }
+
+  /**
+   * Removes the session now, in flight or not, and releases what it holds. Its outstanding leases
+   * and reservations stay harmless: ending them changes nothing live, and growing a reservation
+   * throws SESSION_CLOSED. An unknown id is not an error.
+   */
+  async close(id: string): Promise<void> {
+    this.#validate(id);
+    const record = this.#sessions.get(id);
+    if (record) await this.#remove(record, 'closed');
+  }
+
+  /** Closes every session and waits for every release still running, including earlier evictions'. */
+  async closeAll(): Promise<void> {
+    for (const record of [...this.#sessions.values()]) void this.#remove(record, 'closed');
+    while (this.#pendingReleases.size > 0) await Promise.all([...this.#pendingReleases]);
+  }
+
+  stats(): SessionStats {
+    let inflight = 0;
+    let tempBytes = 0;
+    let resources = 0;
+    for (const record of this.#sessions.values()) {
+      inflight += record.inflight;
+      tempBytes += record.tempBytes;
+      resources += record.resources.size;
+    }
+    return {
+      active: this.#sessions.size,
+      inflight,
+      tempBytes,
+      resources,
+      limits: { ...this.limits },
+      createdTotal: this.#createdTotal,
+      expiredTotal: this.#expiredTotal,
+      closedTotal: this.#closedTotal,
+      releaseErrorsTotal: this.#releaseErrorsTotal,
+      rejectedTotal: { ...this.#rejected },
+    };
+  }
+
+  /** Every live session in creation order, named by tag (never by id: see sessionTag()). */
+  list(): SessionInfo[] {
+    return [...this.#sessions.values()].map((record) => record.info());
+  }
+
+  #validate(id: unknown): asserts id is string {
+    if (isValidSessionId(id)) return;
+    throw this.#reject(invalidSessionIdError(id));
+  }
+
+  #touch(id: string): SessionRecord {
+    this.#validate(id);
+    const now = this.#now();
+    const existing = this.#sessions.get(id);
+    if (existing) {
+      existing.lastSeenAt = now;
+      return existing;
+    }
+    if (this.#sessions.size >= this.limits.maxSessions) {
+      const evicted = this.#removeExpired(now).length;
+      if (evicted > 0) this.#log.info({ evicted, active: this.#sessions.size }, 'evicted expired sessions to make room');
+    }
+    if (this.#sessions.size >= this.limits.maxSessions) {
+      const retryAfterS = this.#secondsUntilOneCanExpire(now);
+      if (!this.#warnedFull) {
+        this.#warnedFull = true;
+        this.#log.warn({ active: this.#sessions.size, limit: this.limits.maxSessions, retryAfterS }, 'session limit reached, refusing new sessions');
+      }
+      throw this.#reject(
+        new SessionLimitError(
+          'SESSION_COUNT_LIMIT',
+          `The service holds ${this.#sessions.size} sessions, the most it may; retry in ${retryAfterS} s`,
+          { retryAfterS, limit: this.limits.maxSessions },
+        ),
+      );
+    }
+    this.#warnedFull = false;
+    const record = new SessionRecord(id, now);
+    this.#sessions.set(id, record);
+    this.#createdTotal += 1;
+    return record;
+  }
+
+  #growTemp(record: SessionRecord, bytes: number): void {
+    if (record.closed) {
+      throw this.#reject(
+        new SessionLimitError('SESSION_CLOSED', 'This session was closed while the request held temporary files; start a new request'),
+        record,
+      );
+    }
+    const limit = this.limits.maxTempBytesPerSession;
+    if (record.tempBytes + bytes > limit) {
+      const message =
+        bytes > limit
+          ? `${bytes} bytes of temporary files exceed the ${limit} bytes one session may hold`
+          : `This session holds ${record.tempBytes} bytes of temporary files; ${bytes} more would exceed the ${limit} bytes one session may hold; retry when its other requests finish`;
+      throw this.#reject(new SessionLimitError('SESSION_TEMP_BYTES_LIMIT', message, { limit, requestedBytes: bytes }), record);
+    }
+    record.tempBytes += bytes;
+    record.lastSeenAt = this.#now();
+  }
+
+  // Removes the expired sessions synchronously (a touch that follows creates a fresh session rather
+  // than reviving one being released) and returns their releases, already running.
+  #removeExpired(now: number): Promise<void>[] {
+    const releases: Promise<void>[] = [];
+    for (const record of this.#sessions.values()) {
+      if (record.isExpired(now, this.limits.idleTimeoutMs)) releases.push(this.#remove(record, 'expired'));
+    }
+    return releases;
+  }
+
+  // The earliest a session could expire: an idle one at its timeout, a busy one a full timeout after
+  // its last request ends (now at the soonest).
+  #secondsUntilOneCanExpire(now: number): number {
+    let soonestMs = this.limits.idleTimeoutMs;
+    for (const record of this.#sessions.values()) {
+      if (record.inflight === 0) soonestMs = Math.min(soonestMs, record.lastSeenAt + this.limits.idleTimeoutMs - now);
+    }
+    return Math.max(1, Math.ceil(soonestMs / 1000));
+  }
+
+  #remove(record: SessionRecord, reason: SessionReleaseReason): Promise<void> {
+    this.#sessions.delete(record.id);
+    record.closed = true;
+    if (reason === 'expired') this.#expiredTotal += 1;
+    else this.#closedTotal += 1;
+    const info = record.info();
+    const resources = [...record.resources];
+    record.resources.clear();
+    const release: Promise<void> = this.#release(record, info, resources, reason).finally(() => {
+      this.#pendingReleases.delete(release);
+    });
+    this.#pendingReleases.add(release);
+    return release;
+  }
+
+  async #release(record: SessionRecord, info: SessionInfo, resources: { release: ResourceRelease }[], reason: SessionReleaseReason): Promise<void> {
+    await Promise.all(resources.map((resource) => this.#safely(resource.release, record, reason, 'releasing a session resource failed')));
+    const onRelease = this.#onRelease;
+    if (onRelease) {
+      await this.#safely(() => onRelease({ ...info, id: record.id, reason }), record, reason, 'onRelease failed for a session');
+    }
+    this.#log.debug({ session: record.tag, reason, resources: resources.length, tempBytes: info.tempBytes }, 'session released');
+  }
+
+  // Runs a release so that a throw or a rejection is logged and counted, never propagated.
+  async #safely(release: () => void | Promise<void>, record: SessionRecord, reason: SessionReleaseReason, message: string): Promise<void> {
+    try {
+      await release();
+    } catch (err) {
+      this.#releaseErrorsTotal += 1;
+      this.#log.error({ err, session: record.tag, reason }, message);
+    }
+  }
+
+  #reject(error: SessionLimitError, record?: SessionRecord): SessionLimitError {
+    this.#rejected[error.code] += 1;
+    this.#log.debug({ code: error.code, session: record?.tag }, 'session request refused');
+    return error;
+  }
+}

@@ -1,0 +1,501 @@
+import { describe, expect, it } from 'vitest';
+
+import type { Logger } from '../../src/logging/logger.js';
+import {
+  DEFAULT_SESSION_LIMITS,
+  newSessionId,
+  type ReleasedSession,
+  SessionLimitError,
+  SessionManager,
+  type SessionManagerOptions,
+  sessionTag,
+} from '../../src/memory/sessions.js';
+
+const MINUTE = 60_000;
+
+interface LogEntry {
+  level: keyof Logger;
+  obj: Record<string, unknown>;
+  msg: string | undefined;
+}
+
+function recordingLogger(): Logger & { entries: LogEntry[] } {
+  const entries: LogEntry[] = [];
+  const at = (level: keyof Logger) => (obj: object, msg?: string) => {
+    entries.push({ level, obj: obj as Record<string, unknown>, msg });
+  };
+  return { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** A manager on a fake clock that the test moves with `advance`. */
+function setup(options: SessionManagerOptions = {}) {
+  let time = 1_700_000_000_000;
+  const log = recordingLogger();
+  const released: ReleasedSession[] = [];
+  const sessions = new SessionManager({
+    now: () => time,
+    logger: log,
+    onRelease: (session) => {
+      released.push(session);
+    },
+    ...options,
+  });
+  return {
+    sessions,
+    log,
+    released,
+    advance: (ms: number) => {
+      time += ms;
+    },
+    now: () => time,
+  };
+}
+
+/** Calls `call` and returns the SessionLimitError it throws, failing the test if it does not. */
+function refusal(call: () => unknown): SessionLimitError {
+  try {
+    call();
+  } catch (err) {
+    expect(err).toBeInstanceOf(SessionLimitError);
+    return err as SessionLimitError;
+  }
+  throw new Error('expected a SessionLimitError, but the call succeeded');
+}
+
+describe('session ids', () => {
+  it('generates 128-bit base64url ids that the manager accepts', () => {
+    const ids = new Set(Array.from({ length: 1000 }, () => newSessionId()));
+    expect(ids.size).toBe(1000);
+    const { sessions } = setup({ maxSessions: 1000 });
+    for (const id of ids) {
+      expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      expect(Buffer.from(id, 'base64url')).toHaveLength(16);
+      sessions.touch(id);
+    }
+    expect(sessions.stats().active).toBe(1000);
+  });
+
+  it('rejects ids that are empty, too long, outside [A-Za-z0-9_-] or not strings, without echoing them', async () => {
+    const { sessions } = setup();
+    const bad: unknown[] = ['', 'x'.repeat(129), 'a b', 'a.b', 'abc\n{"level":"fatal"}', 'ü', 'a/../b', 42, null, undefined];
+    for (const id of bad) {
+      const calls = [
+        () => sessions.touch(id as string),
+        () => sessions.peek(id as string),
+        () => sessions.beginRequest(id as string),
+        () => sessions.reserveTempBytes(id as string, 1),
+        () => sessions.trackResource(id as string, () => {}),
+      ];
+      for (const call of calls) {
+        const err = refusal(call);
+        expect(err.code).toBe('INVALID_SESSION_ID');
+        expect(err.message).toMatch(/^Expected a session id of 1 to 128 characters from \[A-Za-z0-9_-\] but received /);
+        if (typeof id === 'string' && id.length > 0) expect(err.message).not.toContain(id);
+      }
+      await expectRejectsInvalid(() => sessions.close(id as string));
+    }
+    expect(refusal(() => sessions.touch('x'.repeat(129))).message).toContain('a string of 129 characters');
+    expect(refusal(() => sessions.touch(42 as unknown as string)).message).toContain('received number');
+    expect(sessions.stats().active).toBe(0);
+    expect(sessions.stats().rejectedTotal.INVALID_SESSION_ID).toBe(bad.length * 6 + 2);
+    // The longest valid id and every character of the set are accepted.
+    sessions.touch('x'.repeat(128));
+    sessions.touch('AZaz09_-');
+    expect(sessions.stats().active).toBe(2);
+  });
+
+  it('names sessions by a stable tag that does not reveal the id', () => {
+    const id = newSessionId();
+    expect(sessionTag(id)).toMatch(/^[0-9a-f]{16}$/);
+    expect(sessionTag(id)).toBe(sessionTag(id));
+    expect(sessionTag(id)).not.toBe(sessionTag(newSessionId()));
+  });
+});
+
+async function expectRejectsInvalid(call: () => Promise<unknown>): Promise<void> {
+  await expect(call()).rejects.toMatchObject({ name: 'SessionLimitError', code: 'INVALID_SESSION_ID' });
+}
+
+describe('concurrent requests per session', () => {
+  it('refuses a request over the limit with SESSION_CONCURRENCY_LIMIT, and frees the slot when a lease ends', () => {
+    const { sessions } = setup({ maxConcurrentPerSession: 2 });
+    const first = sessions.beginRequest('alice');
+    const second = sessions.beginRequest('alice');
+    const err = refusal(() => sessions.beginRequest('alice'));
+    expect(err.code).toBe('SESSION_CONCURRENCY_LIMIT');
+    expect(err.message).toBe('This session already runs 2 requests, the most one session may run at once; retry when one finishes');
+    expect(err.limit).toBe(2);
+    // Other sessions have their own budget.
+    sessions.beginRequest('bob').end();
+
+    first.end();
+    expect(first.ended).toBe(true);
+    const third = sessions.beginRequest('alice');
+    expect(sessions.peek('alice')?.inflight).toBe(2);
+    second.end();
+    third.end();
+    expect(sessions.peek('alice')?.inflight).toBe(0);
+    expect(sessions.stats().rejectedTotal.SESSION_CONCURRENCY_LIMIT).toBe(1);
+  });
+
+  it('ends a lease once however often end() is called', () => {
+    const { sessions } = setup({ maxConcurrentPerSession: 2 });
+    const lease = sessions.beginRequest('alice');
+    sessions.beginRequest('alice');
+    lease.end();
+    lease.end();
+    lease[Symbol.dispose]();
+    expect(sessions.peek('alice')?.inflight).toBe(1);
+    sessions.beginRequest('alice');
+    expect(refusal(() => sessions.beginRequest('alice')).code).toBe('SESSION_CONCURRENCY_LIMIT');
+  });
+
+  it('ends a lease held with `using` when its block exits, by return or by throw', () => {
+    const { sessions } = setup({ maxConcurrentPerSession: 1 });
+    const run = (fail: boolean) => {
+      using lease = sessions.beginRequest('alice');
+      expect(lease.ended).toBe(false);
+      expect(sessions.peek('alice')?.inflight).toBe(1);
+      if (fail) throw new Error('transcription failed');
+    };
+    run(false);
+    expect(sessions.peek('alice')?.inflight).toBe(0);
+    expect(() => run(true)).toThrow('transcription failed');
+    expect(sessions.peek('alice')?.inflight).toBe(0);
+  });
+});
+
+describe('temporary bytes per session', () => {
+  it('refuses a reservation over the limit with SESSION_TEMP_BYTES_LIMIT, and frees the bytes on release', () => {
+    const { sessions } = setup({ maxTempBytesPerSession: 1000 });
+    const upload = sessions.reserveTempBytes('alice', 600);
+    const err = refusal(() => sessions.reserveTempBytes('alice', 500));
+    expect(err.code).toBe('SESSION_TEMP_BYTES_LIMIT');
+    expect(err.message).toBe(
+      'This session holds 600 bytes of temporary files; 500 more would exceed the 1000 bytes one session may hold; retry when its other requests finish',
+    );
+    expect(err).toMatchObject({ limit: 1000, requestedBytes: 500 });
+    expect(sessions.peek('alice')?.tempBytes).toBe(600);
+    sessions.reserveTempBytes('bob', 1000).release();
+
+    upload.release();
+    expect(upload).toMatchObject({ released: true, bytes: 0 });
+    const whole = sessions.reserveTempBytes('alice', 1000);
+    expect(sessions.peek('alice')?.tempBytes).toBe(1000);
+    whole.release();
+    expect(sessions.stats().rejectedTotal.SESSION_TEMP_BYTES_LIMIT).toBe(1);
+  });
+
+  it('says when one reservation alone can never fit', () => {
+    const { sessions } = setup({ maxTempBytesPerSession: 1000 });
+    const err = refusal(() => sessions.reserveTempBytes('alice', 1001));
+    expect(err.message).toBe('1001 bytes of temporary files exceed the 1000 bytes one session may hold');
+    expect(sessions.peek('alice')?.tempBytes).toBe(0);
+  });
+
+  it('grows as an upload streams in, refusing the chunk that would pass the limit and keeping what it held', () => {
+    const { sessions } = setup({ maxTempBytesPerSession: 1000 });
+    const other = sessions.reserveTempBytes('alice', 200);
+    const upload = sessions.reserveTempBytes('alice', 0);
+    for (let i = 0; i < 8; i++) upload.grow(100);
+    expect(upload.bytes).toBe(800);
+    const err = refusal(() => upload.grow(1));
+    expect(err.code).toBe('SESSION_TEMP_BYTES_LIMIT');
+    expect(upload.bytes).toBe(800);
+    expect(sessions.peek('alice')?.tempBytes).toBe(1000);
+
+    upload.shrink(300);
+    expect(upload.bytes).toBe(500);
+    expect(sessions.peek('alice')?.tempBytes).toBe(700);
+    expect(() => upload.shrink(501)).toThrow(RangeError);
+    upload.grow(300);
+    expect(sessions.peek('alice')?.tempBytes).toBe(1000);
+    other.release();
+    upload.release();
+    expect(sessions.peek('alice')?.tempBytes).toBe(0);
+  });
+
+  it('releases a reservation once however often release() is called, and refuses to grow it after', () => {
+    const { sessions } = setup({ maxTempBytesPerSession: 1000 });
+    const a = sessions.reserveTempBytes('alice', 400);
+    const b = sessions.reserveTempBytes('alice', 400);
+    a.release();
+    a.release();
+    a[Symbol.dispose]();
+    expect(sessions.peek('alice')?.tempBytes).toBe(400);
+    expect(() => a.grow(1)).toThrow('Cannot grow a released temp reservation');
+    expect(sessions.peek('alice')?.tempBytes).toBe(400);
+    {
+      using c = sessions.reserveTempBytes('alice', 600);
+      expect(c.bytes).toBe(600);
+      expect(sessions.peek('alice')?.tempBytes).toBe(1000);
+    }
+    b.release();
+    expect(sessions.peek('alice')?.tempBytes).toBe(0);
+  });
+
+  it('refuses byte counts that are negative, fractional or not numbers', () => {
+    const { sessions } = setup();
+    for (const bytes of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '10' as unknown as number]) {
+      expect(() => sessions.reserveTempBytes('alice', bytes)).toThrow(RangeError);
+    }
+    const upload = sessions.reserveTempBytes('alice', 0);
+    expect(() => upload.grow(-5)).toThrow(RangeError);
+    expect(sessions.peek('alice')?.tempBytes).toBe(0);
+  });
+});
+
+describe('number of sessions', () => {
+  it('refuses a new session when full with SESSION_COUNT_LIMIT and the time until one can expire', () => {
+    const { sessions, advance, log } = setup({ maxSessions: 3, idleTimeoutMs: 30 * MINUTE });
+    sessions.touch('a');
+    advance(10 * MINUTE);
+    sessions.touch('b');
+    sessions.touch('c');
+    const err = refusal(() => sessions.touch('d'));
+    expect(err.code).toBe('SESSION_COUNT_LIMIT');
+    expect(err.retryAfterS).toBe(20 * 60);
+    expect(err.limit).toBe(3);
+    expect(err.message).toBe('The service holds 3 sessions, the most it may; retry in 1200 s');
+    refusal(() => sessions.beginRequest('e'));
+    // Existing sessions keep working while the service is full.
+    sessions.beginRequest('a').end();
+    expect(sessions.stats()).toMatchObject({ active: 3, rejectedTotal: { SESSION_COUNT_LIMIT: 2 } });
+    // One warning per spell of being full, not one per refused client.
+    expect(log.entries.filter((entry) => entry.level === 'warn')).toHaveLength(1);
+  });
+
+  it('counts a busy session as expiring no sooner than a full idle timeout from now', () => {
+    const { sessions, advance } = setup({ maxSessions: 1, idleTimeoutMs: 30 * MINUTE });
+    sessions.beginRequest('a');
+    advance(40 * MINUTE);
+    expect(refusal(() => sessions.touch('b')).retryAfterS).toBe(30 * 60);
+  });
+
+  it('evicts expired sessions, and only those, to make room, releasing what they held', async () => {
+    const { sessions, advance, released } = setup({ maxSessions: 3, idleTimeoutMs: 30 * MINUTE });
+    const releasedFiles: string[] = [];
+    sessions.trackResource('old', () => {
+      releasedFiles.push('old.wav');
+    });
+    sessions.touch('busy');
+    const lease = sessions.beginRequest('busy');
+    advance(20 * MINUTE);
+    sessions.touch('recent');
+    advance(15 * MINUTE);
+
+    sessions.touch('new');
+    expect(sessions.list().map((s) => s.tag)).toEqual(['busy', 'recent', 'new'].map(sessionTag));
+    await sessions.closeAll(); // also waits for the eviction's release
+    expect(releasedFiles).toEqual(['old.wav']);
+    expect(released.find((s) => s.id === 'old')).toMatchObject({ reason: 'expired', resources: 1 });
+    expect(sessions.stats()).toMatchObject({ expiredTotal: 1, closedTotal: 3 });
+    lease.end();
+  });
+});
+
+describe('idle expiry', () => {
+  it('expires sessions idle past the timeout and releases every tracked resource, even when some fail', async () => {
+    const { sessions, advance, log, released } = setup({ idleTimeoutMs: 30 * MINUTE });
+    const calls: string[] = [];
+    sessions.trackResource('alice', () => {
+      calls.push('first');
+    });
+    sessions.trackResource('alice', () => {
+      throw new Error('unlink failed: EBUSY');
+    });
+    sessions.trackResource('alice', () => Promise.reject(new Error('rm failed: EACCES')));
+    sessions.trackResource('alice', async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      calls.push('async');
+    });
+    const untrack = sessions.trackResource('alice', () => {
+      calls.push('untracked');
+    });
+    untrack();
+    untrack();
+    sessions.touch('bob');
+
+    advance(30 * MINUTE - 1);
+    expect(await sessions.expireIdle()).toEqual({ expired: 0 });
+    sessions.touch('bob');
+    advance(1);
+    expect(await sessions.expireIdle()).toEqual({ expired: 1 });
+
+    expect(calls.sort()).toEqual(['async', 'first']);
+    expect(sessions.peek('alice')).toBeUndefined();
+    expect(sessions.peek('bob')).toBeDefined();
+    const errors = log.entries.filter((entry) => entry.level === 'error');
+    expect(errors.map((entry) => (entry.obj.err as Error).message).sort()).toEqual(['rm failed: EACCES', 'unlink failed: EBUSY']);
+    for (const entry of errors) expect(entry.obj).toMatchObject({ session: sessionTag('alice'), reason: 'expired' });
+    expect(released).toEqual([expect.objectContaining({ id: 'alice', tag: sessionTag('alice'), reason: 'expired', resources: 4 })]);
+    expect(sessions.stats()).toMatchObject({ active: 1, expiredTotal: 1, releaseErrorsTotal: 2 });
+  });
+
+  it('never expires a session with a request in flight, and counts its idle time from the end of its last request', async () => {
+    const { sessions, advance } = setup({ idleTimeoutMs: 30 * MINUTE });
+    let releasedFile = false;
+    sessions.trackResource('alice', () => {
+      releasedFile = true;
+    });
+    const lease = sessions.beginRequest('alice');
+    advance(2 * 60 * MINUTE);
+    expect(await sessions.expireIdle()).toEqual({ expired: 0 });
+    lease.end();
+    advance(30 * MINUTE - 1);
+    expect(await sessions.expireIdle()).toEqual({ expired: 0 });
+    expect(releasedFile).toBe(false);
+    advance(1);
+    expect(await sessions.expireIdle()).toEqual({ expired: 1 });
+    expect(releasedFile).toBe(true);
+  });
+
+  it('logs and survives an onRelease that throws', async () => {
+    const { sessions, advance, log } = setup({
+      onRelease: () => {
+        throw new Error('metrics down');
+      },
+    });
+    sessions.touch('alice');
+    advance(DEFAULT_SESSION_LIMITS.idleTimeoutMs);
+    expect(await sessions.expireIdle()).toEqual({ expired: 1 });
+    expect(log.entries.find((entry) => entry.level === 'error')?.msg).toBe('onRelease failed for a session');
+  });
+});
+
+describe('closing sessions', () => {
+  it('closes a session at once, in flight or not; its old leases and reservations cannot touch a new session with the same id', async () => {
+    const { sessions, released } = setup({ maxConcurrentPerSession: 1, maxTempBytesPerSession: 1000 });
+    let releasedFile = 0;
+    sessions.trackResource('alice', () => {
+      releasedFile += 1;
+    });
+    const lease = sessions.beginRequest('alice');
+    const upload = sessions.reserveTempBytes('alice', 900);
+    await sessions.close('alice');
+    await sessions.close('alice'); // unknown by now: not an error
+    expect(releasedFile).toBe(1);
+    expect(released).toEqual([expect.objectContaining({ id: 'alice', reason: 'closed', inflight: 1, tempBytes: 900 })]);
+
+    const fresh = sessions.beginRequest('alice');
+    const err = refusal(() => upload.grow(1));
+    expect(err.code).toBe('SESSION_CLOSED');
+    lease.end();
+    upload.release();
+    expect(sessions.peek('alice')).toMatchObject({ inflight: 1, tempBytes: 0, resources: 0 });
+    sessions.reserveTempBytes('alice', 1000).release();
+    fresh.end();
+  });
+
+  it('closeAll releases every session and waits for releases still running', async () => {
+    const { sessions } = setup();
+    const finished: string[] = [];
+    for (const id of ['a', 'b', 'c']) {
+      sessions.trackResource(id, async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        finished.push(id);
+      });
+    }
+    await sessions.closeAll();
+    expect(finished.sort()).toEqual(['a', 'b', 'c']);
+    expect(sessions.stats()).toMatchObject({ active: 0, closedTotal: 3 });
+  });
+});
+
+describe('stats and list', () => {
+  it('report live sessions by tag, their load, the limits and the totals', async () => {
+    const { sessions, advance, now } = setup({ maxSessions: 5, maxConcurrentPerSession: 3, maxTempBytesPerSession: 5000, idleTimeoutMs: MINUTE });
+    const aliceId = newSessionId();
+    const bobId = newSessionId();
+    const createdAt = now();
+    const lease = sessions.beginRequest(aliceId);
+    sessions.beginRequest(aliceId);
+    sessions.reserveTempBytes(aliceId, 1234);
+    sessions.trackResource(aliceId, () => {});
+    advance(5000);
+    sessions.reserveTempBytes(bobId, 10);
+    sessions.touch('gone');
+    await sessions.close('gone');
+    refusal(() => sessions.touch(''));
+
+    expect(sessions.stats()).toEqual({
+      active: 2,
+      inflight: 2,
+      tempBytes: 1244,
+      resources: 1,
+      limits: { maxSessions: 5, maxConcurrentPerSession: 3, maxTempBytesPerSession: 5000, idleTimeoutMs: MINUTE },
+      createdTotal: 3,
+      expiredTotal: 0,
+      closedTotal: 1,
+      releaseErrorsTotal: 0,
+      rejectedTotal: {
+        INVALID_SESSION_ID: 1,
+        SESSION_CONCURRENCY_LIMIT: 0,
+        SESSION_TEMP_BYTES_LIMIT: 0,
+        SESSION_COUNT_LIMIT: 0,
+        SESSION_CLOSED: 0,
+      },
+    });
+    const list = sessions.list();
+    expect(list).toEqual([
+      { tag: sessionTag(aliceId), createdAt, lastSeenAt: createdAt, inflight: 2, tempBytes: 1234, resources: 1 },
+      { tag: sessionTag(bobId), createdAt: createdAt + 5000, lastSeenAt: createdAt + 5000, inflight: 0, tempBytes: 10, resources: 0 },
+    ]);
+    // Ids are bearer credentials: the admin view never carries them.
+    const shown = JSON.stringify(list);
+    expect(shown).not.toContain(aliceId);
+    expect(shown).not.toContain(bobId);
+
+    advance(1000);
+    lease.end();
+    expect(sessions.peek(aliceId)?.lastSeenAt).toBe(createdAt + 6000);
+  });
+
+  it('refuses limits that are not positive integers', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => new SessionManager({ maxSessions: bad })).toThrow(`Expected a positive integer for maxSessions but received ${bad}`);
+      expect(() => new SessionManager({ idleTimeoutMs: bad })).toThrow(RangeError);
+    }
+    expect(new SessionManager().limits).toEqual(DEFAULT_SESSION_LIMITS);
+  });
+});
+
+describe('bounded memory', () => {
+  it('leaves the manager empty after 10 000 sessions are used and expired', async () => {
+    const { sessions, advance, released } = setup({ maxSessions: 10_000, idleTimeoutMs: MINUTE });
+    let releasedResources = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const id = newSessionId();
+      const lease = sessions.beginRequest(id);
+      const upload = sessions.reserveTempBytes(id, 1000);
+      upload.grow(500);
+      sessions.trackResource(id, () => {
+        releasedResources += 1;
+      });
+      upload.release();
+      lease.end();
+    }
+    expect(sessions.stats()).toMatchObject({ active: 10_000, inflight: 0, tempBytes: 0, resources: 10_000 });
+    advance(MINUTE);
+    expect(await sessions.expireIdle()).toEqual({ expired: 10_000 });
+    expect(releasedResources).toBe(10_000);
+    expect(released).toHaveLength(10_000);
+    expect(sessions.stats()).toMatchObject({ active: 0, inflight: 0, tempBytes: 0, resources: 0, createdTotal: 10_000, expiredTotal: 10_000 });
+    expect(sessions.list()).toEqual([]);
+  });
+
+  it('stays within maxSessions while 10 000 sessions churn through eviction', async () => {
+    const { sessions, advance } = setup({ maxSessions: 100, idleTimeoutMs: MINUTE });
+    let releasedResources = 0;
+    for (let i = 0; i < 10_000; i++) {
+      sessions.trackResource(newSessionId(), () => {
+        releasedResources += 1;
+      });
+      expect(sessions.stats().active).toBeLessThanOrEqual(100);
+      advance(1000);
+    }
+    await sessions.closeAll();
+    expect(releasedResources).toBe(10_000);
+    expect(sessions.stats()).toMatchObject({ active: 0, createdTotal: 10_000, rejectedTotal: { SESSION_COUNT_LIMIT: 0 } });
+  });
+});
