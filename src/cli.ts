@@ -3,6 +3,7 @@
 // work in progress (downloads are cleaned up) and also exits 1, never by the signal.
 import { modelFetchCommand } from './cli/commands/model-fetch.js';
 import { modelSynthCommand } from './cli/commands/model-synth.js';
+import { serveCommand } from './cli/commands/serve.js';
 import { transcribeCommand } from './cli/commands/transcribe.js';
 import { CliUsageError, type CliIo, type Command } from './cli/args.js';
 
@@ -21,6 +22,7 @@ const usage = `Usage: talk2me <command> [options]
 Self-hosted speech-to-text over whisper.cpp.
 
 Commands:
+  serve         ${serveCommand.summary}
   transcribe    ${transcribeCommand.summary}
   model synth   ${modelSynthCommand.summary}
   model fetch   ${modelFetchCommand.summary}
@@ -34,6 +36,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<void> {
     io.stdout.write(usage);
     return;
   }
+  if (name === 'serve') return serveCommand.run(rest, io);
   if (name === 'transcribe') return transcribeCommand.run(rest, io);
   if (name === 'model') {
     const [sub, ...subRest] = rest;
@@ -55,8 +58,12 @@ async function main(): Promise<number> {
     process.stderr.write('\nInterrupted; cleaning up...\n');
     controller.abort();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // `serve` installs its own handlers: a graceful shutdown that exits 0.
+  const ownSignals = process.argv[2] !== 'serve';
+  if (ownSignals) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, signal: controller.signal };
   try {
     await dispatch(process.argv.slice(2), io);

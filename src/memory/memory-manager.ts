@@ -2,6 +2,7 @@
 // (RSS, heap, system memory, GPU, the model's own accounting), climbs the cleanup ladder as far as
 // the figures require, unloads an idle model, expires idle sessions, and reports it all.
 import { silentLogger, type Logger } from '../logging/logger.js';
+import { AudioProcessingContext, withMemoryManagement, type AudioProcessingOptions, type TempFileSource } from './audio-processing-context.js';
 import { CleanupLadder, type CleanupLevel, type LadderForce, type LadderRun, type SweepableFiles } from './cleanup-ladder.js';
 import { takeSample, toMb, type MemorySample } from './memory-sample.js';
 import type { ModelHost, ModelHostStats } from './model-host.js';
@@ -273,6 +274,27 @@ export class MemoryManager {
       },
       sessions: this.#sessions?.stats() ?? null,
     };
+  }
+
+  /**
+   * The temp files of one piece of audio work, removed when it ends even if it threw:
+   * `await using ctx = memory.audioProcessing(); const path = ctx.createTempPath('wav');`
+   */
+  audioProcessing(options: AudioProcessingOptions = {}): AudioProcessingContext {
+    return new AudioProcessingContext(this.#tempFileSource(), { logger: this.#logger, ...options });
+  }
+
+  /** Runs `fn` with an audio processing context that is cleaned up when `fn` settles. */
+  withMemoryManagement<T>(fn: (ctx: AudioProcessingContext) => Promise<T>, options: AudioProcessingOptions = {}): Promise<T> {
+    return withMemoryManagement(this.#tempFileSource(), fn, { logger: this.#logger, ...options });
+  }
+
+  #tempFileSource(): TempFileSource {
+    const files = this.#files as Partial<TempFileSource> | null;
+    if (!files?.createPath || !files.register || !files.has || !files.remove) {
+      throw new Error('This memory manager has no temp file registry');
+    }
+    return files as TempFileSource;
   }
 
   /** Stops the timers and waits for a check in progress. The caller owns the model and files. */

@@ -103,7 +103,7 @@ describe('the cleanup ladder', () => {
     expect(gpu.trims).toBe(6);
     expect(gpu.recreates).toBe(1);
     expect(manager.counters.reloadsDeferred).toBe(5);
-    expect(logger.entries.some((e) => e.level === 'warn' && /reload deferred/.test(e.msg))).toBe(true);
+    expect(logger.records.some((e) => e.level === 'warn' && /reload deferred/.test(e.msg ?? ''))).toBe(true);
 
     // Once the interval has passed, the next over-threshold check may reload again.
     clock.advanceS(300);
@@ -175,7 +175,7 @@ describe('the cleanup ladder', () => {
     expect(m.transcriptions).toBe(1);
     const stats = await manager.getStats();
     expect(stats.model).toMatchObject({ reload_count: 0, reload_failures: 1, last_reload_ok: false, last_reload_error: 'Invalid model file: truncated' });
-    expect(logger.entries.some((e) => e.level === 'error' && /reload failed/.test(e.msg))).toBe(true);
+    expect(logger.records.some((e) => e.level === 'error' && /reload failed/.test(e.msg ?? ''))).toBe(true);
     // A failed attempt also starts the minimum interval: no retry on the next check.
     clock.advanceS(30);
     m.failRecreate = null;
@@ -269,10 +269,10 @@ describe('stats and logs', () => {
       model().failMemory = new Error('probe exploded');
       await vi.advanceTimersByTimeAsync(30_000);
       expect(manager.counters.errors).toBe(1);
-      expect(logger.entries.some((e) => e.level === 'error' && e.msg === 'Memory check failed')).toBe(true);
+      expect(logger.records.some((e) => e.level === 'error' && e.msg === 'Memory check failed')).toBe(true);
       model().failMemory = null;
       await vi.advanceTimersByTimeAsync(240_000);
-      const statsLines = logger.entries.filter((e) => e.msg === 'Memory stats');
+      const statsLines = logger.records.filter((e) => e.msg === 'Memory stats');
       expect(statsLines).toHaveLength(1);
       expect((statsLines[0]?.obj as { stats: { memory: object } }).stats.memory).toBeDefined();
       await manager.close();

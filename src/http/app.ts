@@ -1,0 +1,74 @@
+// The Fastify application: shared decorators in plugins/, encapsulated routes/. Back-pressure
+// (@fastify/under-pressure) guards the transcription routes only, so admin, health and metrics
+// stay reachable when the service is loaded.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+import multipart from '@fastify/multipart';
+import fastifyStatic from '@fastify/static';
+import underPressure from '@fastify/under-pressure';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+
+import { errorsPlugin } from './plugins/errors.js';
+import { metricsPlugin } from './plugins/metrics.js';
+import { servicesPlugin } from './plugins/services.js';
+import { adminRoutes } from './routes/admin.js';
+import { healthRoutes, type ReadinessState } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { openaiRoutes } from './routes/openai.js';
+import { transcribeRoutes } from './routes/transcribe.js';
+import type { Services } from './services.js';
+
+export interface AppOptions {
+  services: Services;
+  logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
+  /** Whether closing the app closes the services too (default true). */
+  closeServices?: boolean;
+  readiness?: ReadinessState;
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { services } = options;
+  const { config } = services;
+  const logger = options.logger;
+  const app = Fastify({
+    ...(logger && typeof (logger as { child?: unknown }).child === 'function'
+      ? { loggerInstance: logger as FastifyServerOptions['loggerInstance'] }
+      : { logger: (logger as FastifyServerOptions['logger']) ?? false }),
+    bodyLimit: 64 * 1024, // JSON bodies (admin); uploads are multipart and have their own limit
+    requestTimeout: (config.requestTimeoutS + 30) * 1000,
+    disableRequestLogging: false,
+  });
+  const readiness = options.readiness ?? { shuttingDown: false };
+
+  await app.register(errorsPlugin);
+  await app.register(servicesPlugin, { services, closeOnExit: options.closeServices !== false });
+  await app.register(metricsPlugin);
+
+  await app.register(healthRoutes, { readiness });
+  await app.register(metricsRoutes, { token: config.metricsToken });
+  if (config.adminToken) await app.register(adminRoutes, { token: config.adminToken });
+
+  await app.register(async (transcription) => {
+    await transcription.register(multipart, {
+      limits: { fileSize: config.maxUploadMb * 1024 * 1024, files: 2, fields: 20, fieldSize: 64 * 1024, parts: 30, headerPairs: 50 },
+    });
+    await transcription.register(underPressure, {
+      maxEventLoopDelay: 2000,
+      maxEventLoopUtilization: 0.995,
+      retryAfter: 5,
+      pressureHandler: (_request, reply, type, value) => {
+        void reply
+          .code(503)
+          .header('retry-after', '5')
+          .send({ error: { code: 'UNDER_PRESSURE', message: `The server is under pressure (${type}${value === undefined ? '' : ` ${value}`})` } });
+      },
+    });
+    await transcription.register(transcribeRoutes);
+    await transcription.register(openaiRoutes);
+  });
+
+  const webRoot = resolve(config.webRoot);
+  if (existsSync(webRoot)) await app.register(fastifyStatic, { root: webRoot, prefix: '/', index: ['index.html'] });
+  return app;
+}

@@ -1,0 +1,164 @@
+// The one prom-client Registry of the process: default process metrics plus talk2me's own. Most
+// gauges are read at scrape time from the services, so they are never stale; counters that mirror
+// the services' own counts advance by the difference since the last scrape.
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+import type { CleanupLevel } from '../../memory/cleanup-ladder.js';
+import type { ModelMemory } from '../../native/index.js';
+import type { Services } from '../services.js';
+
+export interface Talk2meMetrics {
+  registry: Registry;
+  transcriptionDuration: Histogram<'route'>;
+  audioSeconds: Counter<'route'>;
+  requestsRejected: Counter<'code'>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Talk2meMetrics;
+  }
+}
+
+/** A counter that follows a monotonic count kept elsewhere. */
+function follow(counter: Counter<string>, labels: Record<string, string>, seen: Map<string, number>, key: string, value: number): void {
+  const delta = value - (seen.get(key) ?? 0);
+  if (delta > 0) counter.inc(labels, delta);
+  seen.set(key, value);
+}
+
+export function createMetrics(services: Services): Talk2meMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const seen = new Map<string, number>();
+
+  // One read of the model's memory serves the GPU, state and weights gauges of a scrape.
+  let reading: { at: number; memory: Promise<ModelMemory | null> } | null = null;
+  const modelMemory = (): Promise<ModelMemory | null> => {
+    if (!reading || Date.now() - reading.at > 250) reading = { at: Date.now(), memory: services.model.memory().catch(() => null) };
+    return reading.memory;
+  };
+  new Gauge({
+    name: 'talk2me_gpu_memory_used_bytes',
+    help: 'GPU memory in use on the model device (cudaMemGetInfo); absent without a GPU',
+    registers: [registry],
+    async collect() {
+      const gpu = (await modelMemory())?.gpu;
+      if (gpu) this.set(gpu.total - gpu.free);
+    },
+  });
+  new Gauge({
+    name: 'talk2me_gpu_memory_total_bytes',
+    help: 'GPU memory on the model device; absent without a GPU',
+    registers: [registry],
+    async collect() {
+      const gpu = (await modelMemory())?.gpu;
+      if (gpu) this.set(gpu.total);
+    },
+  });
+  new Gauge({
+    name: 'talk2me_whisper_states',
+    help: 'Whisper states (per-transcription buffers) by state',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      const states = (await modelMemory())?.states;
+      for (const state of ['total', 'idle', 'busy'] as const) this.set({ state }, states?.[state] ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'talk2me_model_weights_bytes',
+    help: 'Bytes of the loaded model weights (0 when unloaded)',
+    registers: [registry],
+    async collect() {
+      this.set((await modelMemory())?.weightsBytes ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'talk2me_temp_files',
+    help: 'Temporary upload files tracked',
+    registers: [registry],
+    collect() {
+      this.set(services.files.stats().count);
+    },
+  });
+  new Gauge({
+    name: 'talk2me_temp_files_bytes',
+    help: 'Bytes of the tracked temporary upload files',
+    registers: [registry],
+    collect() {
+      this.set(services.files.stats().bytes);
+    },
+  });
+  new Counter({
+    name: 'talk2me_model_reloads_total',
+    help: 'Model reloads (recreate) that succeeded',
+    registers: [registry],
+    collect() {
+      follow(this, {}, seen, 'reloads', services.model.stats().reloadCount);
+    },
+  });
+  new Counter({
+    name: 'talk2me_memory_cleanups_total',
+    help: 'Memory checks by the highest cleanup level they reached',
+    labelNames: ['level'],
+    registers: [registry],
+    collect() {
+      const byLevel = services.memory.counters.byLevel;
+      for (const level of Object.keys(byLevel) as CleanupLevel[]) follow(this, { level }, seen, `cleanups:${level}`, byLevel[level]);
+    },
+  });
+  const cleanupDuration = new Histogram({
+    name: 'talk2me_memory_cleanup_duration_seconds',
+    help: 'Duration of memory checks, by level reached',
+    labelNames: ['level'],
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [registry],
+  });
+  services.memory.onCleanup((run) => cleanupDuration.observe({ level: run.level }, run.durationMs / 1000));
+  new Gauge({
+    name: 'talk2me_queue_depth',
+    help: 'Transcriptions waiting for a slot',
+    registers: [registry],
+    collect() {
+      this.set(services.queue.queued);
+    },
+  });
+  new Gauge({
+    name: 'talk2me_inflight_transcriptions',
+    help: 'Transcriptions running',
+    registers: [registry],
+    collect() {
+      this.set(services.queue.running);
+    },
+  });
+  new Gauge({
+    name: 'talk2me_sessions_active',
+    help: 'Sessions with state held',
+    registers: [registry],
+    collect() {
+      this.set(services.sessions.stats().active);
+    },
+  });
+  return {
+    registry,
+    transcriptionDuration: new Histogram({
+      name: 'talk2me_transcription_duration_seconds',
+      help: 'Time to transcribe an upload (decode + whisper), by route',
+      labelNames: ['route'],
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300],
+      registers: [registry],
+    }),
+    audioSeconds: new Counter({ name: 'talk2me_audio_seconds_total', help: 'Seconds of audio transcribed', labelNames: ['route'], registers: [registry] }),
+    requestsRejected: new Counter({ name: 'talk2me_requests_rejected_total', help: 'Requests refused, by error code', labelNames: ['code'], registers: [registry] }),
+  };
+}
+
+export const metricsPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.decorate('metrics', createMetrics(app.services));
+  },
+  { name: 'talk2me-metrics', dependencies: ['talk2me-services'] },
+);

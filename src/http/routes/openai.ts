@@ -1,0 +1,102 @@
+// POST /v1/audio/transcriptions and /v1/audio/translations, compatible with OpenAI's audio API:
+// fields `file`, `model`, `language` (transcriptions), `prompt`, `response_format` (json, text,
+// srt, vtt, verbose_json), `temperature`, `timestamp_granularities[]` (segment). Whatever model
+// is named, the server's model answers.
+import type { FastifyInstance } from 'fastify';
+
+import type { Transcription } from '../../native/index.js';
+import { formatTranscript } from '../../transcript/formats.js';
+import { HttpError } from '../errors.js';
+import { enumField, field, languageField, numberField, rejectUnknownFields, textField, type FormFields } from '../form-fields.js';
+import { runTranscription, type TranscriptionRoute } from '../transcription-request.js';
+
+const FORMATS = ['json', 'text', 'srt', 'vtt', 'verbose_json'] as const;
+type OpenAiFormat = (typeof FORMATS)[number];
+type Task = 'transcribe' | 'translate';
+
+const languageNames = new Intl.DisplayNames(['en'], { type: 'language' });
+
+/** OpenAI names the language in verbose_json ("english"), not by its code. */
+function languageName(code: string): string {
+  try {
+    return (languageNames.of(code) ?? code).toLowerCase();
+  } catch {
+    return code;
+  }
+}
+
+function granularities(fields: FormFields): void {
+  const values = [...(fields.get('timestamp_granularities[]') ?? []), ...(fields.get('timestamp_granularities') ?? [])];
+  for (const value of values) {
+    if (value === 'word') throw new HttpError(400, 'UNSUPPORTED_PARAMETER', 'Word timestamps are not supported; use timestamp_granularities[]=segment');
+    if (value !== 'segment') throw new HttpError(400, 'INVALID_PARAMETER', `Expected segment for timestamp_granularities[] but received "${value.slice(0, 40)}"`);
+  }
+}
+
+function parser(task: Task): TranscriptionRoute<{ format: OpenAiFormat; task: Task }>['parse'] {
+  const known = ['model', 'prompt', 'response_format', 'temperature', 'timestamp_granularities[]', 'timestamp_granularities', ...(task === 'transcribe' ? ['language'] : [])];
+  return (fields) => {
+    rejectUnknownFields(fields, known);
+    const model = field(fields, 'model');
+    if (model !== undefined && (model.length === 0 || model.length > 256)) throw new HttpError(400, 'INVALID_PARAMETER', 'Expected a model name of 1 to 256 characters');
+    const language = task === 'transcribe' ? languageField(fields) : undefined;
+    const prompt = textField(fields, 'prompt', 4096);
+    const temperature = numberField(fields, 'temperature', 0, 1);
+    granularities(fields);
+    return {
+      params: { format: enumField(fields, 'response_format', FORMATS) ?? 'json', task },
+      options: {
+        ...(language !== undefined && { language }),
+        ...(prompt !== undefined && { initialPrompt: prompt }),
+        ...(temperature !== undefined && { temperature }),
+        ...(task === 'translate' && { translate: true }),
+      },
+    };
+  };
+}
+
+function verboseJson(t: Transcription, task: Task, temperature: number) {
+  return {
+    task,
+    language: languageName(t.language),
+    duration: t.durationS,
+    text: t.text,
+    segments: t.segments.map((s, id) => ({
+      id,
+      seek: 0,
+      start: s.start,
+      end: s.end,
+      text: s.text,
+      tokens: [] as number[],
+      temperature,
+      avg_logprob: 0,
+      compression_ratio: 0,
+      no_speech_prob: s.noSpeechProb,
+    })),
+  };
+}
+
+export async function openaiRoutes(app: FastifyInstance): Promise<void> {
+  for (const task of ['transcribe', 'translate'] as const) {
+    const route: TranscriptionRoute<{ format: OpenAiFormat; task: Task }> = {
+      route: task === 'transcribe' ? 'openai_transcriptions' : 'openai_translations',
+      fileFields: ['file'],
+      parse: parser(task),
+    };
+    app.post(task === 'transcribe' ? '/v1/audio/transcriptions' : '/v1/audio/translations', async (request, reply) => {
+      const { transcription, params } = await runTranscription(app, request, reply, route);
+      switch (params.format) {
+        case 'json':
+          return { text: transcription.text };
+        case 'verbose_json':
+          return verboseJson(transcription, task, 0);
+        case 'text':
+          return reply.type('text/plain; charset=utf-8').send(`${transcription.text}\n`);
+        case 'srt':
+          return reply.type('text/plain; charset=utf-8').send(formatTranscript(transcription, 'srt'));
+        case 'vtt':
+          return reply.type('text/vtt; charset=utf-8').send(formatTranscript(transcription, 'vtt'));
+      }
+    });
+  }
+}

@@ -1,0 +1,75 @@
+// One transcription request from upload to result, shared by /transcribe and the OpenAI routes:
+// session limits, the upload into a tracked temp file, admission (bounded queue), decoding,
+// whisper, metrics; the temp file is removed and the session's allowances returned however it ends.
+// A client that goes away aborts its work; REQUEST_TIMEOUT_S cuts it off with 504.
+import { performance } from 'node:perf_hooks';
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+import { decodeAudioFile } from '../audio/index.js';
+import { sessionTag } from '../memory/sessions.js';
+import type { TranscribeOptions, Transcription } from '../native/index.js';
+import { HttpError } from './errors.js';
+import type { FormFields } from './form-fields.js';
+import { sessionIdOf } from './session.js';
+import { receiveUpload } from './upload.js';
+
+export interface TranscriptionRoute<P> {
+  /** Metrics label. */
+  route: string;
+  fileFields: readonly string[];
+  /** Checks the form's fields (throws 400) and says how to transcribe. */
+  parse(fields: FormFields): { params: P; options: TranscribeOptions };
+}
+
+export interface TranscriptionOutcome<P> {
+  transcription: Transcription;
+  params: P;
+  processingMs: number;
+}
+
+/** An AbortSignal that fires when the client closes the connection before the reply is sent. */
+function clientGone(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort(new HttpError(499, 'CLIENT_CLOSED', 'The client went away'));
+  });
+  return controller.signal;
+}
+
+export async function runTranscription<P>(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  route: TranscriptionRoute<P>,
+): Promise<TranscriptionOutcome<P>> {
+  const { services, metrics } = app;
+  const { config } = services;
+  const started = performance.now();
+  const sessionId = sessionIdOf(request, reply);
+  services.sessions.touch(sessionId);
+  using lease = services.sessions.beginRequest(sessionId);
+  using reservation = services.sessions.reserveTempBytes(sessionId, 0);
+  await using ctx = services.memory.audioProcessing({ owner: sessionTag(sessionId) });
+  void lease;
+
+  const timeout = AbortSignal.timeout(config.requestTimeoutS * 1000);
+  const signal = AbortSignal.any([clientGone(reply), timeout]);
+  try {
+    const upload = await receiveUpload(request, { fileFields: route.fileFields, maxBytes: config.maxUploadMb * 1024 * 1024, ctx, reservation });
+    const { params, options } = route.parse(upload.fields);
+    const transcription = await services.queue.run(async () => {
+      const audio = await decodeAudioFile(upload.path, { signal, maxDurationS: config.maxAudioS });
+      return services.model.transcribe(audio.pcm, options, { signal });
+    }, signal);
+    const processingMs = performance.now() - started;
+    metrics.transcriptionDuration.observe({ route: route.route }, processingMs / 1000);
+    metrics.audioSeconds.inc({ route: route.route }, transcription.durationS);
+    return { transcription, params, processingMs };
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'INTERNAL_ERROR';
+    metrics.requestsRejected.inc({ code });
+    if (timeout.aborted) throw new HttpError(504, 'REQUEST_TIMEOUT', `The transcription took longer than ${config.requestTimeoutS} s`);
+    throw err;
+  }
+}

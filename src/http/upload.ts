@@ -1,0 +1,103 @@
+// Receives a multipart upload: exactly one file, streamed into a tracked temp file (never held in
+// memory, never named after the client's filename), counted against the size limit and the
+// session's temp-byte allowance as it arrives; the other fields come back as strings.
+import { createWriteStream } from 'node:fs';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+import type { FastifyRequest } from 'fastify';
+
+import type { AudioProcessingContext } from '../memory/audio-processing-context.js';
+import type { TempReservation } from '../memory/sessions.js';
+import { HttpError } from './errors.js';
+
+export interface Upload {
+  path: string;
+  bytes: number;
+  filename: string;
+  mimetype: string;
+  fields: Map<string, string[]>;
+}
+
+export interface UploadOptions {
+  /** Accepted names of the file field, e.g. ['audio'] or ['file']. */
+  fileFields: readonly string[];
+  maxBytes: number;
+  ctx: AudioProcessingContext;
+  reservation: TempReservation;
+}
+
+/** Counts bytes as they pass and stops the stream once the limit is crossed. */
+class ByteLimit extends Transform {
+  bytes = 0;
+  constructor(
+    private readonly maxBytes: number,
+    private readonly reservation: TempReservation,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes) {
+      done(uploadTooLarge(this.maxBytes));
+      return;
+    }
+    try {
+      this.reservation.grow(chunk.length);
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    done(null, chunk);
+  }
+}
+
+function uploadTooLarge(maxBytes: number): HttpError {
+  return new HttpError(413, 'UPLOAD_TOO_LARGE', `The upload is larger than the limit of ${Math.round(maxBytes / 1024 / 1024)} MB`);
+}
+
+const extensionOf = (filename: string): string | undefined => /\.([A-Za-z0-9]{1,8})$/.exec(filename)?.[1]?.toLowerCase();
+
+export async function receiveUpload(request: FastifyRequest, options: UploadOptions): Promise<Upload> {
+  if (!request.isMultipart()) {
+    throw new HttpError(415, 'UNSUPPORTED_CONTENT_TYPE', `Expected multipart/form-data with a file field "${options.fileFields[0]}"`);
+  }
+  const fields = new Map<string, string[]>();
+  let upload: Omit<Upload, 'fields'> | undefined;
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'field') {
+        const list = fields.get(part.fieldname) ?? [];
+        list.push(typeof part.value === 'string' ? part.value : String(part.value));
+        fields.set(part.fieldname, list);
+        continue;
+      }
+      if (!options.fileFields.includes(part.fieldname)) {
+        part.file.resume();
+        throw new HttpError(400, 'UNEXPECTED_FILE', `Unexpected file field "${part.fieldname}"; send the audio as "${options.fileFields[0]}"`);
+      }
+      if (upload) {
+        part.file.resume();
+        throw new HttpError(400, 'TOO_MANY_FILES', 'Expected exactly one audio file');
+      }
+      const path = options.ctx.createTempPath(extensionOf(part.filename ?? ''));
+      const limit = new ByteLimit(options.maxBytes, options.reservation);
+      await pipeline(part.file, limit, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+      if (part.file.truncated) throw uploadTooLarge(options.maxBytes);
+      upload = { path, bytes: limit.bytes, filename: part.filename ?? '', mimetype: part.mimetype };
+    }
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'FST_REQ_FILE_TOO_LARGE') throw uploadTooLarge(options.maxBytes);
+    if (code === 'FST_FILES_LIMIT') throw new HttpError(400, 'TOO_MANY_FILES', 'Expected exactly one audio file');
+    if (code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') throw new HttpError(400, 'TOO_MANY_FIELDS', 'The form has too many fields');
+    if (err instanceof Error && /Unexpected end of form|Malformed part header|Multipart: Boundary not found/i.test(err.message)) {
+      throw new HttpError(400, 'MALFORMED_MULTIPART', `The multipart body is malformed: ${err.message}`);
+    }
+    throw err;
+  }
+  if (!upload) throw new HttpError(400, 'MISSING_FILE', `Expected an audio file in the field "${options.fileFields[0]}"`);
+  if (upload.bytes === 0) throw new HttpError(400, 'EMPTY_FILE', 'The uploaded file is empty');
+  return { ...upload, fields };
+}
