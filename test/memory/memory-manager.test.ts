@@ -1,16 +1,13 @@
 // The cleanup policy with a fake clock, a simulated GPU and injected process readings; then the
 // same manager over the real native core.
-import { join } from 'node:path';
-
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { MemoryManager, type ManagedTempFiles } from '../../src/memory/memory-manager.js';
 import { ModelHost } from '../../src/memory/model-host.js';
 import type { MemoryProbes } from '../../src/memory/probes.js';
 import { defaultMemorySettings, type MemorySettings } from '../../src/memory/settings.js';
-import { writeSyntheticModel } from '../../src/model/synthetic.js';
 import { syllableTones } from '../helpers/signals.js';
-import { tempDir } from '../helpers/temp-dir.js';
+import { useSyntheticModel } from '../helpers/synthetic-model.js';
 import { FakeModel } from './helpers/fake-model.js';
 import { recordingLogger } from './helpers/recording-logger.js';
 
@@ -284,22 +281,12 @@ describe('stats and logs', () => {
 });
 
 describe('over the real native core', () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let modelPath: string;
-
-  beforeAll(async () => {
-    dir = await tempDir('memory-native');
-    modelPath = (await writeSyntheticModel(join(dir.path, 'mini.bin'), { dims: 'mini' })).path;
-  });
-
-  afterAll(async () => {
-    await dir.remove();
-  });
+  const mini = useSyntheticModel('mini', 'memory-native');
 
   it('trim under pressure frees the idle whisper states and RSS comes down', async () => {
     // Always "over": forces the trim rung, then a reload (no minimum interval here).
     const settings = { ...defaultMemorySettings(), memoryThresholdMb: 64, modelReloadMinIntervalS: 0 };
-    const host = new ModelHost({ path: modelPath, loadOptions: { threads: 2, maxStates: 2 } });
+    const host = new ModelHost({ path: mini.path, loadOptions: { threads: 2, maxStates: 2 } });
     const manager = new MemoryManager({ settings, model: host });
     try {
       await Promise.all([host.transcribe(syllableTones(3)), host.transcribe(syllableTones(3))]);

@@ -2,23 +2,19 @@
 import { copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-import { writeSyntheticModel } from '../../src/model/synthetic.js';
 import { WhisperModel } from '../../src/native/index.js';
 import { CORRUPT_MODEL_CASES, HEADER_OFFSETS } from '../fixtures/corrupt-models.js';
-import { tempDir } from '../helpers/temp-dir.js';
+import { useSyntheticModel } from '../helpers/synthetic-model.js';
 
-let dir: { path: string; remove: () => Promise<void> };
+const fixture = useSyntheticModel('mini', 'model-file');
 let good: string;
+let dir: { path: string };
 
-beforeAll(async () => {
-  dir = await tempDir('model-file');
-  good = (await writeSyntheticModel(join(dir.path, 'good.bin'), { dims: 'mini' })).path;
-});
-
-afterAll(async () => {
-  await dir.remove();
+beforeAll(() => {
+  good = fixture.path;
+  dir = { path: fixture.dir };
 });
 
 describe('model file checks', () => {

@@ -2,23 +2,19 @@
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-import { writeSyntheticModel } from '../../src/model/synthetic.js';
 import { setNativeLogger, systemInfo, WhisperModel } from '../../src/native/index.js';
 import { syllableTones } from '../helpers/signals.js';
-import { tempDir } from '../helpers/temp-dir.js';
+import { useSyntheticModel } from '../helpers/synthetic-model.js';
 
-let dir: { path: string; remove: () => Promise<void> };
+const fixture = useSyntheticModel('mini', 'native');
 let mini: string;
+let dir: { path: string };
 
-beforeAll(async () => {
-  dir = await tempDir('native');
-  mini = (await writeSyntheticModel(join(dir.path, 'mini.bin'), { dims: 'mini' })).path;
-});
-
-afterAll(async () => {
-  await dir.remove();
+beforeAll(() => {
+  mini = fixture.path;
+  dir = { path: fixture.dir };
 });
 
 const clip = syllableTones(4);
