@@ -102,6 +102,8 @@ Napi::Object to_js(Napi::Env env, const TrimReport &r) {
   js.Set("rssBefore", num(env, static_cast<double>(r.rss_before)));
   js.Set("rssAfter", num(env, static_cast<double>(r.rss_after)));
   js.Set("heapTrimmed", Napi::Boolean::New(env, r.heap_trimmed));
+  js.Set("gpuFreeBefore", r.gpu_free_before ? num(env, static_cast<double>(*r.gpu_free_before)) : env.Null());
+  js.Set("gpuFreeAfter", r.gpu_free_after ? num(env, static_cast<double>(*r.gpu_free_after)) : env.Null());
   return js;
 }
 

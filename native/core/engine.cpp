@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "error.h"
+#include "gpu_probe.h"
 #include "memory_probe.h"
 #include "transcription.h"
 
@@ -11,6 +12,15 @@ namespace talk2me {
 namespace {
 
 constexpr int kMaxStates = 64;
+
+// Free device memory once the device has finished its queued work; nothing where the model holds
+// no device memory (CPU build, use_gpu off) or the runtime sees no such device.
+std::optional<uint64_t> settled_gpu_free(const ModelOptions &o) {
+  if (!o.use_gpu || !gpu_backend_compiled() || !synchronize_gpu(o.gpu_device)) return std::nullopt;
+  const std::optional<GpuMemory> gpu = probe_gpu(o.gpu_device);
+  if (!gpu) return std::nullopt;
+  return gpu->free_bytes;
+}
 
 void validate_model_options(const ModelOptions &o) {
   if (o.threads < 1 || o.threads > 256) throw CoreError(code::kInvalidArgument, "Expected threads between 1 and 256");
@@ -76,6 +86,10 @@ TrimReport Engine::trim() {
   }
   TrimReport report;
   report.rss_before = process_rss_bytes();
+  report.gpu_free_before = settled_gpu_free(options_);
+  // On a CUDA build each whisper_state owns its backends: freeing an idle state frees its kv caches
+  // and compute buffers, and deleting its ggml-cuda backend frees that backend's memory pool, cuBLAS
+  // handle and streams. Nothing of a freed state stays with ggml-cuda.
   for (auto &context : contexts) {
     const uint64_t per_state = context->pool().bytes_per_state();
     const int freed = context->pool().free_idle();
@@ -84,12 +98,13 @@ TrimReport Engine::trim() {
   }
   report.heap_trimmed = release_free_heap();
   report.rss_after = process_rss_bytes();
+  report.gpu_free_after = settled_gpu_free(options_);
   return report;
 }
 
 RecreateReport Engine::recreate(const std::optional<std::string> &path) {
   std::lock_guard<std::mutex> serial(recreate_mutex_);
-  const std::shared_ptr<Context> old = current_or_throw();
+  std::shared_ptr<Context> old = current_or_throw();
   RecreateReport report;
   report.previous_path = old->info().path;
   report.path = path.value_or(report.previous_path);
@@ -106,6 +121,9 @@ RecreateReport Engine::recreate(const std::optional<std::string> &path) {
   // The old context's idle states can go now; busy ones return to it and go with it.
   old->pool().free_idle();
   report.previous_draining = old.use_count() > 1;
+  // Unless work still runs on it, this is the last reference: whisper_free frees the old weights'
+  // buffers here (device memory on a CUDA build), before recreate() returns.
+  old.reset();
   return report;
 }
 

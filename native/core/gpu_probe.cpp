@@ -14,6 +14,33 @@ bool gpu_probe_compiled() {
 #endif
 }
 
+bool gpu_backend_compiled() {
+#if defined(TALK2ME_HAVE_GGML_CUDA)
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool synchronize_gpu(int device) {
+#if defined(TALK2ME_HAVE_CUDART)
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || device < 0 || device >= count) {
+    cudaGetLastError();
+    return false;
+  }
+  int previous = 0;
+  cudaGetDevice(&previous);
+  const bool ok = cudaSetDevice(device) == cudaSuccess && cudaDeviceSynchronize() == cudaSuccess;
+  if (!ok) cudaGetLastError();
+  cudaSetDevice(previous);
+  return ok;
+#else
+  (void)device;
+  return false;
+#endif
+}
+
 std::optional<GpuMemory> probe_gpu(int device) {
 #if defined(TALK2ME_HAVE_CUDART)
   int count = 0;

@@ -20,4 +20,12 @@ std::optional<GpuMemory> probe_gpu(int device);
 // Whether this build can ask the CUDA runtime at all.
 bool gpu_probe_compiled();
 
+// Whether whisper.cpp was built with ggml's CUDA backend (TALK2ME_CUDA=1). Only then can a model
+// hold device memory; a CPU build with the probe compiled in still answers probe_gpu().
+bool gpu_backend_compiled();
+
+// Waits until `device` has finished all work queued on it (cudaDeviceSynchronize), so memory that
+// ggml-cuda has freed is measured settled. False without a CUDA runtime or such a device.
+bool synchronize_gpu(int device);
+
 }  // namespace talk2me

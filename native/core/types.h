@@ -56,6 +56,10 @@ struct TrimReport {
   uint64_t rss_before = 0;
   uint64_t rss_after = 0;
   bool heap_trimmed = false;       // malloc_trim ran
+  // Free device memory (cudaMemGetInfo) around the trim, each read after cudaDeviceSynchronize.
+  // Set only on a CUDA build (TALK2ME_CUDA) whose model uses a GPU that the runtime can see.
+  std::optional<uint64_t> gpu_free_before;
+  std::optional<uint64_t> gpu_free_after;
 };
 
 struct RecreateReport {

@@ -52,6 +52,9 @@ export interface RawTrimReport {
   rssBefore: number;
   rssAfter: number;
   heapTrimmed: boolean;
+  /** Free GPU memory around the trim, after the device settled; null unless a CUDA build runs the model on a GPU. */
+  gpuFreeBefore: number | null;
+  gpuFreeAfter: number | null;
 }
 
 export interface RawRecreateReport {

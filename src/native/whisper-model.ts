@@ -32,6 +32,9 @@ export interface TrimReport {
   /** RSS the process gave back to the system, as measured (never negative). */
   rssReleasedBytes: number;
   heapTrimmed: boolean;
+  /** Free GPU memory before and after (CUDA builds running on a GPU; null otherwise). */
+  gpuFreeBefore: number | null;
+  gpuFreeAfter: number | null;
 }
 
 export type RecreateReport = RawRecreateReport;

@@ -147,7 +147,7 @@ describe('the cleanup ladder', () => {
     m.trim = async () => {
       m.trims++;
       rss = 3000;
-      return { statesFreed: 1, stateBytesFreed: 150 * MB, rssBefore: 5000 * MB, rssAfter: 3000 * MB, rssReleasedBytes: 2000 * MB, heapTrimmed: true };
+      return { statesFreed: 1, stateBytesFreed: 150 * MB, rssBefore: 5000 * MB, rssAfter: 3000 * MB, rssReleasedBytes: 2000 * MB, heapTrimmed: true, gpuFreeBefore: null, gpuFreeAfter: null };
     };
     clock.advanceS(400);
     const run = await manager.check();

@@ -31,7 +31,7 @@ export class FakeModel implements ManagedModel {
 
   async trim(): Promise<TrimReport> {
     this.trims++;
-    return { statesFreed: 0, stateBytesFreed: 0, rssBefore: 0, rssAfter: 0, rssReleasedBytes: 0, heapTrimmed: true };
+    return { statesFreed: 0, stateBytesFreed: 0, rssBefore: 0, rssAfter: 0, rssReleasedBytes: 0, heapTrimmed: true, gpuFreeBefore: null, gpuFreeAfter: null };
   }
 
   async recreate(path?: string): Promise<RecreateReport> {
