@@ -1,14 +1,16 @@
 import type { Logger } from '../../../src/logging/logger.js';
 
-export interface LogEntry {
+export interface LoggedRecord {
   level: 'debug' | 'info' | 'warn' | 'error';
-  msg: string;
   obj: object;
+  msg: string | undefined;
 }
 
-/** A Logger that keeps what it is told, for assertions. */
-export function recordingLogger(): Logger & { entries: LogEntry[] } {
-  const entries: LogEntry[] = [];
-  const at = (level: LogEntry['level']) => (obj: object, msg = '') => void entries.push({ level, msg, obj });
-  return { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+/** A Logger that keeps what it is given, for assertions. */
+export function recordingLogger(): Logger & { records: LoggedRecord[] } {
+  const records: LoggedRecord[] = [];
+  const at = (level: LoggedRecord['level']) => (obj: object, msg?: string) => {
+    records.push({ level, obj, msg });
+  };
+  return { records, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
