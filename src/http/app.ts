@@ -37,7 +37,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       : { logger: (logger as FastifyServerOptions['logger']) ?? false }),
     bodyLimit: 64 * 1024, // JSON bodies (admin); uploads are multipart and have their own limit
     requestTimeout: (config.requestTimeoutS + 30) * 1000,
-    disableRequestLogging: false,
   });
   const readiness = options.readiness ?? { shuttingDown: false };
 
@@ -56,6 +55,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await transcription.register(underPressure, {
       maxEventLoopDelay: 2000,
       maxEventLoopUtilization: 0.995,
+      // Utilisation over the last sample, not since start-up: a cumulative figure barely moves
+      // after a long uptime and stays high for long after a busy start.
+      eventLoopUtilizationMode: 'interval',
       retryAfter: 5,
       pressureHandler: (_request, reply, type, value) => {
         void reply

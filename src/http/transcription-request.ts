@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
-import { decodeAudioFile } from '../audio/index.js';
+import { AudioDecodeError, decodeAudioFile } from '../audio/index.js';
 import { sessionTag } from '../memory/sessions.js';
 import type { TranscribeOptions, Transcription } from '../native/index.js';
 import { HttpError } from './errors.js';
@@ -28,6 +28,12 @@ export interface TranscriptionOutcome<P> {
   processingMs: number;
 }
 
+/** ffmpeg names the file it read: the client gets "the upload", not where the server keeps it. */
+function withoutServerPath(err: unknown, path: string): unknown {
+  if (!(err instanceof AudioDecodeError) || !err.message.includes(path)) return err;
+  return new AudioDecodeError(err.code, err.message.replaceAll(`file:${path}`, 'the upload').replaceAll(path, 'the upload'), { cause: err });
+}
+
 /** An AbortSignal that fires when the client closes the connection before the reply is sent. */
 function clientGone(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
@@ -46,10 +52,22 @@ export async function runTranscription<P>(
   const { services, metrics } = app;
   const { config } = services;
   const started = performance.now();
+  const rejected = (err: unknown): unknown => {
+    metrics.requestsRejected.inc({ code: (err as { code?: string }).code ?? 'INTERNAL_ERROR' });
+    return err;
+  };
+  // Session limits refuse before anything is received: their refusals are counted too.
+  const admit = <T>(take: () => T): T => {
+    try {
+      return take();
+    } catch (err) {
+      throw rejected(err);
+    }
+  };
   const sessionId = sessionIdOf(request, reply);
-  services.sessions.touch(sessionId);
-  using lease = services.sessions.beginRequest(sessionId);
-  using reservation = services.sessions.reserveTempBytes(sessionId, 0);
+  admit(() => services.sessions.touch(sessionId));
+  using lease = admit(() => services.sessions.beginRequest(sessionId));
+  using reservation = admit(() => services.sessions.reserveTempBytes(sessionId, 0));
   await using ctx = services.memory.audioProcessing({ owner: sessionTag(sessionId) });
   void lease;
 
@@ -57,9 +75,13 @@ export async function runTranscription<P>(
   const signal = AbortSignal.any([clientGone(reply), timeout]);
   try {
     const upload = await receiveUpload(request, { fileFields: route.fileFields, maxBytes: config.maxUploadMb * 1024 * 1024, ctx, reservation });
+    // The registry tracks the path from before the file existed; its size feeds stats and metrics.
+    if (services.files.has(upload.path)) services.files.setSize(upload.path, upload.bytes);
     const { params, options } = route.parse(upload.fields);
     const transcription = await services.queue.run(async () => {
-      const audio = await decodeAudioFile(upload.path, { signal, maxDurationS: config.maxAudioS });
+      const audio = await decodeAudioFile(upload.path, { signal, maxDurationS: config.maxAudioS }).catch((err: unknown) => {
+        throw withoutServerPath(err, upload.path);
+      });
       return services.model.transcribe(audio.pcm, options, { signal });
     }, signal);
     const processingMs = performance.now() - started;
@@ -67,9 +89,7 @@ export async function runTranscription<P>(
     metrics.audioSeconds.inc({ route: route.route }, transcription.durationS);
     return { transcription, params, processingMs };
   } catch (err) {
-    const code = (err as { code?: string }).code ?? 'INTERNAL_ERROR';
-    metrics.requestsRejected.inc({ code });
-    if (timeout.aborted) throw new HttpError(504, 'REQUEST_TIMEOUT', `The transcription took longer than ${config.requestTimeoutS} s`);
-    throw err;
+    // Counted under the code the client sees: a timeout surfaces inside as ABORTED.
+    throw rejected(timeout.aborted ? new HttpError(504, 'REQUEST_TIMEOUT', `The transcription took longer than ${config.requestTimeoutS} s`) : err);
   }
 }

@@ -1,6 +1,7 @@
 // Receives a multipart upload: exactly one file, streamed into a tracked temp file (never held in
 // memory, never named after the client's filename), counted against the size limit and the
 // session's temp-byte allowance as it arrives; the other fields come back as strings.
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -83,7 +84,15 @@ export async function receiveUpload(request: FastifyRequest, options: UploadOpti
       }
       const path = options.ctx.createTempPath(extensionOf(part.filename ?? ''));
       const limit = new ByteLimit(options.maxBytes, options.reservation);
-      await pipeline(part.file, limit, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+      const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+      try {
+        await pipeline(part.file, limit, out);
+      } catch (err) {
+        // The stream opens its file asynchronously: a part that fails at once would otherwise leave
+        // the open to complete after the caller removed the path, and the file would outlive it.
+        if (!out.closed) await once(out, 'close');
+        throw err;
+      }
       if (part.file.truncated) throw uploadTooLarge(options.maxBytes);
       upload = { path, bytes: limit.bytes, filename: part.filename ?? '', mimetype: part.mimetype };
     }
@@ -92,7 +101,11 @@ export async function receiveUpload(request: FastifyRequest, options: UploadOpti
     if (code === 'FST_REQ_FILE_TOO_LARGE') throw uploadTooLarge(options.maxBytes);
     if (code === 'FST_FILES_LIMIT') throw new HttpError(400, 'TOO_MANY_FILES', 'Expected exactly one audio file');
     if (code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') throw new HttpError(400, 'TOO_MANY_FIELDS', 'The form has too many fields');
-    if (err instanceof Error && /Unexpected end of form|Malformed part header|Multipart: Boundary not found/i.test(err.message)) {
+    // busboy cannot search for a boundary longer than 252 characters (RFC 2046 allows 70) and says so with a plain Error.
+    if (err instanceof Error && /needle cannot have a length/i.test(err.message)) {
+      throw new HttpError(400, 'MALFORMED_MULTIPART', 'The multipart boundary is too long: RFC 2046 allows at most 70 characters');
+    }
+    if (err instanceof Error && /Unexpected end of (form|multipart data)|terminated early due to unexpected end|Malformed part header|Multipart: Boundary not found/i.test(err.message)) {
       throw new HttpError(400, 'MALFORMED_MULTIPART', `The multipart body is malformed: ${err.message}`);
     }
     throw err;

@@ -46,7 +46,9 @@ export function createMetrics(services: Services): Talk2meMetrics {
     registers: [registry],
     async collect() {
       const gpu = (await modelMemory())?.gpu;
+      // A label-less gauge starts at 0; removing its series is what leaves it absent.
       if (gpu) this.set(gpu.total - gpu.free);
+      else this.remove();
     },
   });
   new Gauge({
@@ -56,6 +58,7 @@ export function createMetrics(services: Services): Talk2meMetrics {
     async collect() {
       const gpu = (await modelMemory())?.gpu;
       if (gpu) this.set(gpu.total);
+      else this.remove();
     },
   });
   new Gauge({
@@ -146,7 +149,7 @@ export function createMetrics(services: Services): Talk2meMetrics {
     registry,
     transcriptionDuration: new Histogram({
       name: 'talk2me_transcription_duration_seconds',
-      help: 'Time to transcribe an upload (decode + whisper), by route',
+      help: 'Time from request to transcript (upload, queue wait, decoding, whisper), by route',
       labelNames: ['route'],
       buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300],
       registers: [registry],

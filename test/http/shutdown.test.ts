@@ -1,0 +1,142 @@
+// Graceful shutdown under load: in-process (startServer + shutdown()) and as the operator sees it
+// (`talk2me serve` from dist/, SIGTERM): requests in flight complete, new connections are refused,
+// temp files are removed, the model is freed, and the process exits 0.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { createServer, connect } from 'node:net';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { clip } from './helpers/audio.js';
+import { send, type Answer } from './helpers/client.js';
+import { listen, makeRoot, waitFor, type Root } from './helpers/harness.js';
+import { form } from './helpers/multipart.js';
+
+const cli = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
+
+let root: Root;
+
+beforeAll(async () => {
+  root = await makeRoot('shutdown');
+});
+
+afterAll(async () => {
+  await root?.remove();
+});
+
+/** Whether a fresh TCP connection to `url` is refused. */
+function refused(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const address = probe.address();
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  if (typeof address !== 'object' || !address) throw new Error('no port');
+  return address.port;
+}
+
+describe('graceful shutdown in-process', () => {
+  it('finishes the requests in flight, refuses new connections, removes temp files, frees the model', async () => {
+    const instance = await listen(root, 'inproc', { MAX_CONCURRENCY: '1', MAX_QUEUE: '8' });
+    const { services } = instance;
+    const body = await form([['audio', { data: clip(8), filename: 'a.wav' }]]);
+    const requests = Array.from({ length: 3 }, () => send(`${instance.url}/transcribe`, { body }));
+    const answers: Array<Answer | Error | undefined> = [undefined, undefined, undefined];
+    const answeredAt: number[] = [];
+    requests.forEach((sent, i) =>
+      sent.answer
+        .then((a) => (answers[i] = a), (e: Error) => (answers[i] = e))
+        .finally(() => answeredAt.push(performance.now())),
+    );
+    await waitFor(() => services.queue.running + services.queue.queued === 3 || answers.some((a) => a !== undefined), 'the requests to be admitted');
+    expect(services.sessions.stats().inflight).toBeGreaterThan(0);
+
+    const shutdownAt = performance.now();
+    const closing = instance.server.shutdown('test');
+    // Idempotent: a second call is the same shutdown.
+    expect(instance.server.shutdown('again')).toBe(closing);
+    await waitFor(() => refused(instance.url), 'new connections to be refused', 5000);
+    await closing;
+
+    // Under load: at least one request was still being worked on when the shutdown began.
+    expect(answeredAt.filter((t) => t > shutdownAt).length).toBeGreaterThan(0);
+    for (const answer of answers) {
+      expect(answer).not.toBeInstanceOf(Error);
+      expect((answer as Answer).status, (answer as Answer).text).toBe(200);
+      expect((answer as Answer).json().duration_s).toBe(8);
+    }
+    expect(await refused(instance.url)).toBe(true);
+    expect(await readdir(instance.uploadDir)).toEqual([]);
+    expect(services.files.closed).toBe(true);
+    expect(services.files.stats().count).toBe(0);
+    expect(services.model.state).toBe('disposed');
+    expect(services.queue).toMatchObject({ running: 0, queued: 0 });
+    const log = await instance.logText();
+    expect(log).toContain('Shutting down');
+    expect(log).toContain('"msg":"Shut down"');
+  });
+});
+
+describe('talk2me serve and SIGTERM', () => {
+  it('completes the request in flight, removes its upload and exits 0', async () => {
+    expect(existsSync(cli), `${cli} is missing: run npm run build`).toBe(true);
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const uploadDir = join(root.path, 'uploads-child');
+    const child: ChildProcess = spawn(process.execPath, [cli, 'serve'], {
+      env: {
+        ...process.env,
+        WHISPER_MODEL: root.model,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        UPLOAD_DIR: uploadDir,
+        LOG_FILE: join(root.path, 'child.log'),
+        MAX_CONCURRENCY: '1',
+        WHISPER_THREADS: '2',
+        WEB_ROOT: join(root.path, 'no-web-root'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const backstop = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    try {
+      await waitFor(() => output.includes('talk2me is listening'), 'the server to listen', 30_000, 50);
+
+      const sent = send(`${url}/transcribe`, { body: await form([['audio', { data: clip(20), filename: 'a.wav' }]]) });
+      let answer: Answer | Error | undefined;
+      sent.answer.then((a) => (answer = a), (e: Error) => (answer = e));
+      // In flight: the upload is in the directory and the request has not been answered.
+      await waitFor(async () => answer !== undefined || (existsSync(uploadDir) && (await readdir(uploadDir)).length === 1), 'the upload to land', 30_000, 5);
+      expect(answer, 'the request finished before the signal could be sent').toBeUndefined();
+
+      child.kill('SIGTERM');
+      const exit = await exited;
+      expect(exit, output).toEqual({ code: 0, signal: null });
+      await waitFor(() => answer !== undefined, 'the answer');
+      expect(answer).not.toBeInstanceOf(Error);
+      expect((answer as Answer).status, (answer as Answer).text).toBe(200);
+      expect((answer as Answer).json().duration_s).toBe(20);
+      expect(await readdir(uploadDir)).toEqual([]);
+      expect(output).toContain('Shutting down');
+    } finally {
+      clearTimeout(backstop);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+});
