@@ -1,7 +1,7 @@
 /**
  * The temporary-file registry's sweep, which a long-running server runs every 30 s.
  *
- *   npx tsx bench/memory.ts [--tracked 10000] [--checks 20000] [--due 1000] [--rounds 5] [--file-kib 64] [--concurrency 1,4,16]
+ *   npx tsx bench/memory.ts [--tracked 10000] [--checks 20000] [--due 1000] [--rounds 9] [--file-kib 64] [--concurrency 1,8,16]
  *
  * (a) A sweep check with `--tracked` files tracked (real, empty files on disk) and none due: the
  *     time of `await registry.sweep(maxAge)`, over `--checks` repetitions after a warm-up. Side by
@@ -36,9 +36,9 @@ const { values } = parseArgs({
     tracked: { type: 'string', default: '10000' },
     checks: { type: 'string', default: '20000' },
     due: { type: 'string', default: '1000' },
-    rounds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '9' },
     'file-kib': { type: 'string', default: '64' },
-    concurrency: { type: 'string', default: '1,4,16' },
+    concurrency: { type: 'string', default: '1,8,16' },
   },
 });
 const tracked = positiveInt(values.tracked, 'tracked');
@@ -159,7 +159,7 @@ try {
   // ---------------------------------------------------------------------------------------------
   // (b) + (c) a sweep with due files, and the event loop meanwhile; side by side the same unlinks
   // all at once and synchronously, and an idle loop for the noise floor.
-  // The registry at its default (16 unlinks in flight) and with fewer, each on its own directory.
+  // The registry at its default number of unlinks in flight and at others, each on its own directory.
   const variants = [...new Set([DEFAULT_REMOVAL_CONCURRENCY, ...concurrencies])];
   let clock = 0;
   const registries = await Promise.all(

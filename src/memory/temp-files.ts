@@ -82,11 +82,13 @@ const openDirs = new Set<string>();
 const ENOENT = 'ENOENT';
 
 /**
- * Unlinks in flight during a sweep. Unlinks in one directory take the directory's lock in turn, so
- * more in flight barely speeds a sweep up, while each one holds a libuv pool thread (4 by default,
- * shared with the addon's transcriptions and all file I/O) and a CPU: see bench/RESULTS.md.
+ * Unlinks in flight during a sweep: libuv's default pool size. Unlinks in one directory serialise on
+ * its lock in the kernel, so more in flight buy little speed, while each holds a pool thread (shared
+ * with the addon's transcriptions) and a CPU the event loop then waits for. On 2 cores under load
+ * (bench/RESULTS.md, "bench:memory") 16 in flight finished 10-30% sooner than 4 but with about twice
+ * the event-loop delay p99; 1 had a lower p99 still but took up to 6x as long.
  */
-export const DEFAULT_REMOVAL_CONCURRENCY = 16;
+export const DEFAULT_REMOVAL_CONCURRENCY = 4;
 
 export class TempFileRegistry implements AsyncDisposable {
   /** Absolute path of the directory; every path this registry hands out is directly inside it. */
