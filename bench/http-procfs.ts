@@ -1,0 +1,94 @@
+/**
+ * What bench/http.ts reads about a process and the machine from /proc (Linux): resident memory,
+ * open file descriptors, CPU time, and the machine's total busy time (to tell how much CPU other
+ * people's jobs took while we measured). Plus the least-squares slope used for RSS growth.
+ */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** VmRSS of a process, in bytes. */
+export function rssBytes(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+/** Entries in /proc/PID/fd: every open file, socket, pipe and event fd of the process. */
+export function openFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** What the open fds point at, by kind: socket, pipe, file, anon_inode:[eventfd], ... */
+export function fdKinds(pid: number): Record<string, number> {
+  const kinds: Record<string, number> = {};
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed while we looked
+    }
+    const kind = target.startsWith('socket:') ? 'socket' : target.startsWith('pipe:') ? 'pipe' : target.startsWith('/') ? 'file' : target;
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
+  }
+  return kinds;
+}
+
+/**
+ * CPU time of a process in ms: user + system, plus that of its children it has waited for (ffmpeg
+ * runs spawned by talk2me count as talk2me's).
+ */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state); utime, stime, cutime, cstime are fields 14-17.
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
+  return ticks * TICK_MS;
+}
+
+/** CPU time all processes have used since boot (ms): every /proc/stat column but idle and iowait. */
+export function machineBusyMs(): number {
+  const columns = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  return [0, 1, 2, 5, 6, 7].reduce((sum, i) => sum + (columns[i] ?? 0), 0) * TICK_MS;
+}
+
+export interface LinearFit {
+  slope: number;
+  intercept: number;
+  /** How much of the variation a line explains. */
+  r2: number;
+  /** Standard error of the slope (NaN with fewer than 3 points). */
+  slopeError: number;
+}
+
+/** Least-squares line of y over x. */
+export function linearFit(xs: readonly number[], ys: readonly number[]): LinearFit {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 2) return { slope: 0, intercept: ys[0] ?? 0, r2: 0, slopeError: Number.NaN };
+  let sx = 0;
+  let sy = 0;
+  for (let i = 0; i < n; i++) {
+    sx += xs[i] as number;
+    sy += ys[i] as number;
+  }
+  const mx = sx / n;
+  const my = sy / n;
+  let sxx = 0;
+  let sxy = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    const dx = (xs[i] as number) - mx;
+    const dy = (ys[i] as number) - my;
+    sxx += dx * dx;
+    sxy += dx * dy;
+    syy += dy * dy;
+  }
+  const slope = sxx === 0 ? 0 : sxy / sxx;
+  const r2 = sxx === 0 || syy === 0 ? 0 : (sxy * sxy) / (sxx * syy);
+  // Residual sum of squares = syy - slope * sxy; its variance over n - 2 degrees of freedom.
+  const slopeError = n > 2 && sxx > 0 ? Math.sqrt(Math.max(0, syy - slope * sxy) / (n - 2) / sxx) : Number.NaN;
+  return { slope, intercept: my - slope * mx, r2, slopeError };
+}
