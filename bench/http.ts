@@ -687,12 +687,18 @@ async function main(): Promise<void> {
     log(`## Part 2: RSS growth and soak (synthetic mini model ${f1(mini.bytes / 1e6)} MB, 1 s clip, ${f0(shortClip.length / 1024)} KB WAV; talk2me also MAX_UPLOAD_MB=1)`);
     log();
     progress('RSS growth: warm-up');
-    for (const server of part2) {
-      const run = await runClients(server.url, Array.from({ length: warmRequests }, () => server.request), clients, sessionOf('rss'));
-      requireOk(`RSS warm-up of ${server.label}`, run.outcomes);
+    // Alternating batches like the measurement itself: a server left idle for the minute the other
+    // one warms up hands memory back (V8 shrinks its heap when idle) and regrows it at once,
+    // which would show up as a step at the start of the series.
+    for (let done = 0; done < warmRequests; done += rssBatch) {
+      for (const server of part2) {
+        const n = Math.min(rssBatch, warmRequests - done);
+        const run = await runClients(server.url, Array.from({ length: n }, () => server.request), clients, sessionOf('rss'));
+        requireOk(`RSS warm-up of ${server.label}`, run.outcomes);
+      }
     }
     progress('RSS growth');
-    log(`### RSS growth: ${warmRequests} warm-up requests, then ${rssRequests} per server in batches of ${rssBatch} (${clients} clients), servers alternating batch by batch, VmRSS after each batch`);
+    log(`### RSS growth: ${warmRequests} warm-up requests, then ${rssRequests} per server, in batches of ${rssBatch} (${clients} clients), servers alternating batch by batch, VmRSS after each measured batch`);
     log();
     other.reset();
     const rssStartedAt = performance.now();
