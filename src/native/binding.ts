@@ -5,25 +5,11 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export interface RawModelOptions {
-  threads?: number;
-  useGpu?: boolean;
-  gpuDevice?: number;
-  flashAttention?: boolean;
-  maxStates?: number;
-}
+import type { LoadOptions, TranscribeOptions } from './options.js';
 
-export interface RawTranscribeOptions {
-  language?: string;
-  translate?: boolean;
-  initialPrompt?: string;
-  temperature?: number;
-  temperatureIncrement?: number;
-  beamSize?: number;
-  bestOf?: number;
-  threads?: number;
-  timestamps?: boolean;
-}
+// The addon takes the options exactly as the public API documents them (options.ts), once checked.
+export type RawModelOptions = LoadOptions;
+export type RawTranscribeOptions = TranscribeOptions;
 
 export interface RawSegment {
   startMs: number;
