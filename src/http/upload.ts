@@ -58,6 +58,11 @@ function uploadTooLarge(maxBytes: number): HttpError {
   return new HttpError(413, 'UPLOAD_TOO_LARGE', `The upload is larger than the limit of ${Math.round(maxBytes / 1024 / 1024)} MB`);
 }
 
+function clientWentAway(request: FastifyRequest): boolean {
+  const raw = request.raw;
+  return raw.readableAborted || (raw.destroyed && !raw.complete) || raw.socket.destroyed;
+}
+
 const extensionOf = (filename: string): string | undefined => /\.([A-Za-z0-9]{1,8})$/.exec(filename)?.[1]?.toLowerCase();
 
 export async function receiveUpload(request: FastifyRequest, options: UploadOptions): Promise<Upload> {
@@ -97,6 +102,9 @@ export async function receiveUpload(request: FastifyRequest, options: UploadOpti
       upload = { path, bytes: limit.bytes, filename: part.filename ?? '', mimetype: part.mimetype };
     }
   } catch (err) {
+    // A client that hangs up mid-upload surfaces as a reset or a cut-off multipart body: not a
+    // fault of ours nor a malformed request, and nobody is left to answer.
+    if (clientWentAway(request)) throw new HttpError(499, 'CLIENT_CLOSED', 'The client went away during the upload', {}, { cause: err });
     const code = (err as { code?: string }).code;
     if (code === 'FST_REQ_FILE_TOO_LARGE') throw uploadTooLarge(options.maxBytes);
     if (code === 'FST_FILES_LIMIT') throw new HttpError(400, 'TOO_MANY_FILES', 'Expected exactly one audio file');

@@ -2,6 +2,8 @@
 // 503 QUEUE_FULL and Retry-After while admin, health and metrics keep answering; a client that
 // disconnects mid-transcription cancels it; a session over its limit gets 429; REQUEST_TIMEOUT_S
 // cuts a transcription off with 504; a saturated event loop turns transcriptions away.
+import { request as httpRequest } from 'node:http';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { clip } from './helpers/audio.js';
@@ -55,7 +57,8 @@ async function idle(instance: HttpInstance): Promise<void> {
 
 describe('back-pressure', () => {
   it('turns a burst away with 503 QUEUE_FULL and Retry-After; admin, health and metrics stay reachable', async () => {
-    const burst = Array.from({ length: 4 }, () => send(`${server.url}/transcribe`, { body: long }));
+    // Four clients, each with a session of its own: the queue, not a session limit, turns them away.
+    const burst = Array.from({ length: 4 }, (_, i) => send(`${server.url}/transcribe`, { body: long, headers: { 'x-session-id': `burst-${i}` } }));
     const answers = track(burst);
     // One runs and one waits; the other two are refused as soon as their upload is in.
     await waitFor(() => server.services.queue.running === 1 && server.services.queue.queued === 1, 'one running and one queued');
@@ -109,6 +112,33 @@ describe('back-pressure', () => {
     // The slot is free for the next client.
     const next = await send(`${server.url}/transcribe`, { body: short }).answer;
     expect(next.status, next.text).toBe(200);
+  });
+
+  it('a client that hangs up mid-upload is a 499 logged at info, and leaves no file behind', async () => {
+    const closed = (await metric(server, 'talk2me_requests_rejected_total{code="CLIENT_CLOSED"}')) ?? 0;
+    const logBefore = server.stdout.text.length;
+    const request = httpRequest(`${server.url}/transcribe`, {
+      method: 'POST',
+      agent: false,
+      headers: { 'content-type': long.contentType, 'content-length': String(long.payload.length), 'x-session-id': 'hangs-up' },
+    });
+    request.on('error', () => undefined);
+    request.write(long.payload.subarray(0, long.payload.length >> 1));
+    await waitFor(async () => (await server.uploads()).length === 1, 'the upload to start');
+    request.destroy();
+    await waitFor(async () => (await metric(server, 'talk2me_requests_rejected_total{code="CLIENT_CLOSED"}')) === closed + 1, 'the hang-up to be counted');
+    await idle(server);
+
+    const lines = server.stdout.text
+      .slice(logBefore)
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as { level: number; code?: string; statusCode?: number; msg: string });
+    const hangUp = lines.filter((line) => line.code === 'CLIENT_CLOSED');
+    expect(hangUp).toHaveLength(1);
+    expect(hangUp[0]).toMatchObject({ level: 30, statusCode: 499 });
+    expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+    expect(server.services.sessions.stats()).toMatchObject({ inflight: 0, tempBytes: 0 });
   });
 
   it('a session over SESSION_MAX_CONCURRENT gets 429 over a real connection, before its upload is read', async () => {
