@@ -4,7 +4,8 @@
  * anything else is counted and shown, and a 5xx fails the soak whatever the kind.
  *
  * Good:  /transcribe with the clip (with the client's session id, or none at all: a client that
- *        keeps no cookies, like the OpenAI SDK), /v1/audio/transcriptions with the clip.
+ *        keeps no cookies, like the OpenAI SDK; those share the session of their address, so a
+ *        third one at once is refused with 429), /v1/audio/transcriptions with the clip.
  * Bad:   garbage bytes as the audio (goes to ffmpeg), a WAV cut short (the header promises more
  *        data), a WAV cut inside its header, no file field, a JSON body, a raw audio/wav body,
  *        a malformed multipart body, parameters out of range or unknown, an upload over
@@ -57,7 +58,7 @@ export function soakKinds(audio: SoakAudio, seed: number): SoakKind[] {
       name: 'good /transcribe, no session',
       percent: 8,
       good: true,
-      expected: '200',
+      expected: '200 or 429',
       make: () => ({ ...multipartRequest('good /transcribe, no session', '/transcribe', [['language', 'en']], [clipFile(audio.clip)]), anonymous: true }),
     },
     {

@@ -17,6 +17,7 @@ import { healthRoutes, type ReadinessState } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { openaiRoutes } from './routes/openai.js';
 import { transcribeRoutes } from './routes/transcribe.js';
+import type { TrustProxy } from './config.js';
 import type { Services } from './services.js';
 
 export interface AppOptions {
@@ -25,6 +26,12 @@ export interface AppOptions {
   /** Whether closing the app closes the services too (default true). */
   closeServices?: boolean;
   readiness?: ReadinessState;
+}
+
+// A hop count as the function Fastify runs it as (its types take no number): the first n hops,
+// counted from this server, are trusted proxies.
+function trustProxyOption(trust: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -37,6 +44,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       : { logger: (logger as FastifyServerOptions['logger']) ?? false }),
     bodyLimit: 64 * 1024, // JSON bodies (admin); uploads are multipart and have their own limit
     requestTimeout: (config.requestTimeoutS + 30) * 1000,
+    trustProxy: trustProxyOption(config.trustProxy),
   });
   const readiness = options.readiness ?? { shuttingDown: false };
 

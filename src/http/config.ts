@@ -1,6 +1,7 @@
 // The server's settings: each one an environment variable and a `talk2me serve` flag (the flag
 // wins). The memory manager's settings (src/memory/settings.ts) are read the same way, so every
 // setting can be given either way and `talk2me serve --help` lists them all.
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
@@ -24,8 +25,13 @@ export interface ServerConfig {
   adminToken: string | null;
   metricsToken: string | null;
   webRoot: string;
+  /** Fastify's trustProxy: whom to believe about the client's address (X-Forwarded-For). */
+  trustProxy: TrustProxy;
   memory: MemorySettings;
 }
+
+/** false: the socket's peer is the client; true: any proxy; a number: that many hops; else the proxies' addresses. */
+export type TrustProxy = boolean | number | string[];
 
 export interface SettingSpec {
   env: string;
@@ -36,12 +42,14 @@ export interface SettingSpec {
 export const DEFAULT_MODEL_PATH = join('models', 'ggml-tiny.en.bin');
 
 /**
- * Parallel whisper states with fewer threads each beat one state with every thread: decoding
- * does not scale across threads (measured: bench/RESULTS.md, shared/memory-facts.md). So: one
- * state per core up to 4, and the cores shared out among them.
+ * One whisper state per two cores, up to 4, and the cores shared out among them. Measured on
+ * 2 cores (bench:http, bench/RESULTS.md): one state with both threads answers a lone request
+ * 1.7-1.8x faster than two one-thread states, which serve only 9-29% more requests/s when 4
+ * clients queue and keep one more state (~55 MB). A self-hosted service mostly serves one
+ * recording at a time, so latency and memory win; MAX_CONCURRENCY=cores suits throughput.
  */
 export function defaultConcurrency(cores = availableParallelism()): number {
-  return Math.max(1, Math.min(4, cores));
+  return Math.max(1, Math.min(4, Math.floor(cores / 2)));
 }
 
 export function defaultThreads(concurrency: number, cores = availableParallelism()): number {
@@ -55,7 +63,7 @@ export const SERVER_SETTINGS: SettingSpec[] = [
   { env: 'LOG_FILE', help: 'log file (pino JSON lines), besides stdout', default: join('logs', 'talk2me.log') },
   { env: 'LOG_LEVEL', help: 'trace, debug, info, warn, error', default: 'info' },
   { env: 'WHISPER_THREADS', help: 'threads per transcription', default: 'cores / MAX_CONCURRENCY' },
-  { env: 'MAX_CONCURRENCY', help: 'transcriptions in parallel (whisper states)', default: 'min(4, cores)' },
+  { env: 'MAX_CONCURRENCY', help: 'transcriptions in parallel (whisper states)', default: 'cores / 2, 1 to 4' },
   { env: 'MAX_QUEUE', help: 'transcriptions waiting before 503', default: '16' },
   { env: 'MAX_UPLOAD_MB', help: 'largest upload (413 above)', default: '25' },
   { env: 'MAX_AUDIO_S', help: 'longest audio (413 above)', default: '1800' },
@@ -63,6 +71,7 @@ export const SERVER_SETTINGS: SettingSpec[] = [
   { env: 'SHUTDOWN_TIMEOUT_S', help: 'how long shutdown waits for in-flight work', default: '30' },
   { env: 'ADMIN_TOKEN', help: 'token for /admin/* (X-Admin-Token); unset: admin routes answer 404', default: '' },
   { env: 'METRICS_TOKEN', help: 'bearer token for /metrics; unset: open', default: '' },
+  { env: 'TRUST_PROXY', help: 'behind a reverse proxy: its addresses/CIDRs (comma-separated), a hop count or true; the client address then comes from X-Forwarded-For', default: 'false' },
   { env: 'WEB_ROOT', help: 'directory of the browser client served at /', default: join('web', 'dist') },
 ];
 
@@ -113,6 +122,29 @@ function optional(env: NodeJS.ProcessEnv, name: string): string | null {
   return raw && raw.length > 0 ? raw : null;
 }
 
+// A CIDR or plain address, as Fastify (proxy-addr) takes them; checked here so a typo is a
+// settings error naming the variable rather than a throw from deep inside Fastify.
+function isAddressOrCidr(value: string): boolean {
+  const [address, bits, ...rest] = value.split('/');
+  if (rest.length > 0 || !address || isIP(address) === 0) return false;
+  if (bits === undefined) return true;
+  const max = isIP(address) === 4 ? 32 : 128;
+  return /^\d+$/.test(bits) && Number(bits) <= max;
+}
+
+function trustProxy(env: NodeJS.ProcessEnv): TrustProxy {
+  const raw = env.TRUST_PROXY?.trim() ?? '';
+  if (raw === '' || raw === 'false' || raw === '0') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return int(env, 'TRUST_PROXY', 0, 1, 32);
+  const addresses = raw.split(',').map((part) => part.trim());
+  const bad = addresses.find((part) => !isAddressOrCidr(part));
+  if (bad !== undefined) {
+    throw new SettingsError(`Expected true, false, a hop count or comma-separated IP addresses/CIDRs for TRUST_PROXY (--trust-proxy) but received "${raw}"`);
+  }
+  return addresses;
+}
+
 /** Reads the configuration from the environment, with `flags` (setting name → value) taking precedence. */
 export function readServerConfig(env: NodeJS.ProcessEnv = process.env, flags: Record<string, string> = {}): ServerConfig {
   const merged: NodeJS.ProcessEnv = { ...env, ...flags };
@@ -142,6 +174,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env, flags: Re
     adminToken,
     metricsToken: optional(merged, 'METRICS_TOKEN'),
     webRoot: text(merged, 'WEB_ROOT', join('web', 'dist')),
+    trustProxy: trustProxy(merged),
     memory: readMemorySettings(merged),
   };
 }

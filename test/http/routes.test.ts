@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/app.js';
 import { readServerConfig } from '../../src/http/config.js';
 import { createServices } from '../../src/http/services.js';
+import { addressSessionId } from '../../src/http/session.js';
+import { sessionTag } from '../../src/memory/sessions.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { syllableTones } from '../helpers/signals.js';
 import { clip, convert, wav } from './helpers/audio.js';
@@ -169,20 +171,74 @@ describe('GET /health and /ready', () => {
 });
 
 describe('sessions', () => {
-  it('sets a session cookie when the request names none, and keeps the one it is given', async () => {
+  it('keys a request that names no session by its address, offers a cookie, and keeps the id it is given', async () => {
+    const { sessions } = server.services;
+    const tags = () => new Set(sessions.list().map((s) => s.tag));
+    const addressTag = sessionTag(addressSessionId('127.0.0.1'));
+
     const first = await transcribe([audio(clip(1))]);
-    expect(first.statusCode).toBe(200);
+    expect(first.statusCode, first.body).toBe(200);
     const cookie = first.headers['set-cookie'];
     expect(cookie).toMatch(/^talk2me_session=[A-Za-z0-9_-]{22}; Path=\/; HttpOnly; SameSite=Lax$/);
     const id = /^talk2me_session=([^;]+)/.exec(String(cookie))![1]!;
+    expect(tags()).toContain(addressTag);
 
+    // A client that keeps no cookie (curl, the OpenAI SDK) creates no session per request.
+    const active = sessions.stats().active;
+    for (let i = 0; i < 3; i++) expect((await transcribe([audio(clip(1))])).statusCode).toBe(200);
+    expect(sessions.stats().active).toBe(active);
+    expect(tags()).not.toContain(sessionTag(id));
+
+    // Another address has a session of its own.
+    const elsewhere = await form([audio(clip(1))]);
+    const fromElsewhere = await server.app.inject({
+      method: 'POST',
+      url: '/transcribe',
+      payload: elsewhere.payload,
+      headers: { 'content-type': elsewhere.contentType },
+      remoteAddress: '192.0.2.7',
+    });
+    expect(fromElsewhere.statusCode, fromElsewhere.body).toBe(200);
+    expect(tags()).toContain(sessionTag(addressSessionId('192.0.2.7')));
+
+    // The cookie sent back is the session from then on (a browser).
     const again = await transcribe([audio(clip(1))], { cookie: `other=1; talk2me_session=${id}` });
     expect(again.statusCode).toBe(200);
     expect(again.headers['set-cookie']).toBeUndefined();
+    expect(tags()).toContain(sessionTag(id));
 
     const byHeader = await transcribe([audio(clip(1))], { 'x-session-id': 'client-chosen-id_1' });
     expect(byHeader.statusCode).toBe(200);
     expect(byHeader.headers['set-cookie']).toBeUndefined();
+    expect(tags()).toContain(sessionTag('client-chosen-id_1'));
+  });
+
+  it('reads the client address from X-Forwarded-For only behind a trusted proxy', async () => {
+    const forwarded = async (instance: InjectInstance) => {
+      const body = await form([audio(clip(1))]);
+      const response = await instance.app.inject({
+        method: 'POST',
+        url: '/transcribe',
+        payload: body.payload,
+        headers: { 'content-type': body.contentType, 'x-forwarded-for': '203.0.113.9' },
+      });
+      expect(response.statusCode, response.body).toBe(200);
+      return instance.services.sessions.list().map((s) => s.tag);
+    };
+    const client = sessionTag(addressSessionId('203.0.113.9'));
+    const proxy = sessionTag(addressSessionId('127.0.0.1'));
+    const behindProxy = await injectApp(root, 'trusted-proxy', { TRUST_PROXY: '127.0.0.1' });
+    const oneHop = await injectApp(root, 'one-hop', { TRUST_PROXY: '1' });
+    const direct = await injectApp(root, 'untrusted-proxy');
+    try {
+      expect(await forwarded(behindProxy)).toEqual([client]);
+      expect(await forwarded(oneHop)).toEqual([client]);
+      expect(await forwarded(direct)).toEqual([proxy]);
+    } finally {
+      await behindProxy.close();
+      await oneHop.close();
+      await direct.close();
+    }
   });
 
   it('refuses a request over SESSION_MAX_CONCURRENT for one session with 429, not another session', async () => {

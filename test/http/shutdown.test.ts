@@ -53,7 +53,8 @@ describe('graceful shutdown in-process', () => {
     const instance = await listen(root, 'inproc', { MAX_CONCURRENCY: '1', MAX_QUEUE: '8' });
     const { services } = instance;
     const body = await form([['audio', { data: clip(8), filename: 'a.wav' }]]);
-    const requests = Array.from({ length: 3 }, () => send(`${instance.url}/transcribe`, { body }));
+    // Three clients, each its own session (cookie-less ones from one address share one, which runs two at a time).
+    const requests = Array.from({ length: 3 }, (_, i) => send(`${instance.url}/transcribe`, { body, headers: { 'x-session-id': `client-${i}` } }));
     const answers: Array<Answer | Error | undefined> = [undefined, undefined, undefined];
     const answeredAt: number[] = [];
     requests.forEach((sent, i) =>
