@@ -39,7 +39,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
-import { defaultConcurrency, defaultThreads } from '../src/http/config.js';
+import { defaultConcurrency, threadBudget } from '../src/http/config.js';
 import { writeSyntheticModel } from '../src/model/synthetic.js';
 import { syllableTones } from '../test/helpers/signals.js';
 import { pcm16Wav } from './http-audio.js';
@@ -111,23 +111,6 @@ function positiveInt(name: string, text: string | undefined): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${String(text)}`);
   return n;
-}
-
-/**
- * bench/peers.ts's comparison, with compile commands that differ only in -DGGML_COMMIT (the git
- * commit each build directory was configured at, baked into a version string) counted, not listed.
- */
-function describeBuild(): string[] {
-  const comparison = comparePeerBuild();
-  const commitOnly = (line: string): boolean => {
-    const match = /: addon "(.*)" vs peers "(.*)"$/.exec(line);
-    const strip = (flags: string): string => flags.replace(/-DGGML_COMMIT=\S+/g, '');
-    return match !== null && strip(match[1] ?? '') === strip(match[2] ?? '');
-  };
-  const ignored = comparison.flagDifferences.filter(commitOnly).length;
-  const lines = describeComparison({ ...comparison, flagDifferences: comparison.flagDifferences.filter((d) => !commitOnly(d)) });
-  if (ignored > 0) lines.push(`compile commands: ${ignored} source(s) differ only in -DGGML_COMMIT (the commit each build dir was configured at)`);
-  return lines;
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {
@@ -549,7 +532,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const peers = await buildPeers({ log: progress });
   if (!peers.server) throw new Error('whisper-server was not built');
-  const buildLines = describeBuild();
+  const buildLines = describeComparison(comparePeerBuild());
 
   const dir = await mkdtemp(join(tmpdir(), 'talk2me-bench-http-'));
   const running: RunningPeer[] = [];
@@ -577,18 +560,21 @@ async function main(): Promise<void> {
     await writeFile(join(dir, 'clip.wav'), clip);
 
     const cores = availableParallelism();
-    const defaults = { concurrency: defaultConcurrency(cores), threads: defaultThreads(defaultConcurrency(cores), cores) };
-    const configs = [
+    // Two fixed splits of the threads, and the defaults: MAX_CONCURRENCY states sharing the cores
+    // (threads: null), a lone request getting all of them.
+    type Talk2meConfig = { concurrency: number; threads: number | null };
+    const defaults: Talk2meConfig = { concurrency: defaultConcurrency(cores), threads: null };
+    const configs: Talk2meConfig[] = [
       { concurrency: 1, threads },
       { concurrency: 2, threads: Math.max(1, Math.floor(threads / 2)) },
+      defaults,
     ];
-    const isDefault = (c: { concurrency: number; threads: number }): boolean => c.concurrency === defaults.concurrency && c.threads === defaults.threads;
-    const t2mLabel = (c: { concurrency: number; threads: number }): string => `talk2me MC=${c.concurrency} WT=${c.threads}`;
+    const t2mLabel = (c: Talk2meConfig): string => (c.threads === null ? `talk2me MC=${c.concurrency} shared` : `talk2me MC=${c.concurrency} WT=${c.threads}`);
 
-    const talk2meSettings = (name: string, model: string, c: { concurrency: number; threads: number }, extra: Record<string, string> = {}) => ({
+    const talk2meSettings = (name: string, model: string, c: Talk2meConfig, extra: Record<string, string> = {}) => ({
       WHISPER_MODEL: model,
       MAX_CONCURRENCY: String(c.concurrency),
-      WHISPER_THREADS: String(c.threads),
+      ...(c.threads !== null && { WHISPER_THREADS: String(c.threads) }),
       LOG_FILE: join(dir, `${name}.pino.log`),
       UPLOAD_DIR: join(dir, `uploads-${name}`),
       WEB_ROOT: join(dir, 'no-web-root'),
@@ -600,7 +586,7 @@ async function main(): Promise<void> {
     log(`date:        ${new Date().toISOString()}`);
     log(`machine:     ${cpus()[0]?.model ?? '?'}, ${cores} cores, ${f0(totalmem() / 1024 ** 3)} GB; node ${process.version}`);
     for (const line of buildLines) log(`build:       ${line}`);
-    log(`talk2me:     defaults on this machine: MAX_CONCURRENCY=${defaults.concurrency} WHISPER_THREADS=${defaults.threads}; started as bench/http-talk2me.ts --no-fallback (startServer(readServerConfig(env)) in a child process)`);
+    log(`talk2me:     defaults on this machine: MAX_CONCURRENCY=${defaults.concurrency}, WHISPER_THREADS unset: ${threadBudget(cores)} threads shared (a lone request gets all, requests starting together split them)${threadBudget(cores) === threads ? '' : ` — NOT the ${threads} threads whisper-server gets`}; started as bench/http-talk2me.ts --no-fallback (startServer(readServerConfig(env)) in a child process)`);
     log(`decoding:    both: greedy, best_of 1, beam 1, temperature 0, no temperature fallback, segment timestamps on, no token timestamps, language en, flash attention on, no context between requests`);
     log(`             talk2me: POST /transcribe, fields ${TALK2ME_FIELDS.map(([k, v]) => `${k}=${v}`).join(' ')}; its model wrapped to pass temperatureIncrement 0 (the rest are WhisperModel's defaults)`);
     log(`             whisper-server: ${[peers.server, '--host 127.0.0.1 --port N -m MODEL -t T', ...WHISPER_SERVER_DECODING_ARGS].join(' ')}; POST /inference, fields ${WHISPER_SERVER_FIELDS.map(([k, v]) => `${k}=${v}`).join(' ')}`);
@@ -615,7 +601,7 @@ async function main(): Promise<void> {
     progress('starting the tiny.en servers');
     const part1: Server[] = [];
     for (const c of configs) {
-      const name = `tiny-mc${c.concurrency}-wt${c.threads}`;
+      const name = `tiny-mc${c.concurrency}-wt${c.threads ?? 'shared'}`;
       const peer = await startTalk2me({ label: t2mLabel(c), settings: talk2meSettings(name, tinyPath, c), noFallback: true, logFile: join(dir, `${name}.out`) });
       running.push(peer);
       part1.push({ ...peer, request: tinyRequest.talk2me, kind: 'talk2me' });
@@ -668,7 +654,7 @@ async function main(): Promise<void> {
     await stopAll();
 
     // ---------------------------------------------------------------- part 2
-    const defaultConfig = configs.find(isDefault) ?? (configs[1] as (typeof configs)[number]);
+    const defaultConfig = defaults;
     const soakUploadDir = join(dir, 'uploads-mini');
     progress('starting the mini servers');
     const miniTalk2me = await startTalk2me({
@@ -724,6 +710,7 @@ async function main(): Promise<void> {
     const [mc1, mc2] = configs.map(t2mLabel) as [string, string];
     const defaultLabel = t2mLabel(defaultConfig);
     const latencyRatio = median(latency.ratios.get(mc1) ?? []);
+    const defaultLatencyRatio = median(latency.ratios.get(defaultLabel) ?? []);
     const throughputRatio = median(throughputRatios.get(defaultLabel) ?? []);
     const t2mGrowth = growth[0] as RssGrowth;
     const wsGrowth = growth[1] as RssGrowth;
@@ -732,12 +719,14 @@ async function main(): Promise<void> {
     log('## Summary');
     log();
     log(`1. single-request latency, ${mc1} / whisper-server -t ${threads} (same threads): ${f3(latencyRatio)}, goal <= ${GOALS.latency}: ${verdict(latencyRatio <= GOALS.latency)}`);
+    log(`   ${defaultLabel} (talk2me's defaults here) / whisper-server: ${f3(defaultLatencyRatio)}, goal <= ${GOALS.latency}: ${verdict(defaultLatencyRatio <= GOALS.latency)}`);
     log(`   ${mc2} / whisper-server: ${f3(median(latency.ratios.get(mc2) ?? []))}; medians ${part1.map((s) => `${s.label} ${f0(latency.medians.get(s.label) as number)} ms`).join(', ')}`);
     log(`2. throughput, ${clients} clients, ${defaultLabel} (talk2me's defaults here) / whisper-server -t ${threads}: ${f3(throughputRatio)}, goal >= ${GOALS.throughput}: ${verdict(throughputRatio >= GOALS.throughput)}`);
     for (const [label, rs] of throughputRatios) if (label !== defaultLabel) log(`   ${label} / whisper-server: ${f3(median(rs))}`);
     log(`   requests/s: ${part1.map((s) => `${s.label} ${f3(median(rpsOf(s.label)))}`).join(', ')}`);
-    const better = (a: string, b: string, lowerIsBetter: boolean, x: number, y: number): string => (lowerIsBetter ? (x <= y ? a : b) : x >= y ? a : b);
-    log(`   MAX_CONCURRENCY/WHISPER_THREADS: single request faster with ${better(mc1, mc2, true, latency.medians.get(mc1) as number, latency.medians.get(mc2) as number)}; ${clients}-client throughput higher with ${better(mc1, mc2, false, median(rpsOf(mc1)), median(rpsOf(mc2)))}`);
+    const talk2meLabels = configs.map(t2mLabel);
+    const best = (score: (label: string) => number): string => talk2meLabels.reduce((a, b) => (score(b) > score(a) ? b : a));
+    log(`   talk2me settings: single request fastest with ${best((l) => -(latency.medians.get(l) as number))}; ${clients}-client throughput highest with ${best((l) => median(rpsOf(l)))}`);
     log(`3. RSS growth per 1000 requests after warm-up (mini model, 1 s clip, ${rssRequests} requests, slope ± 2 standard errors): talk2me after a full GC ${rssVerdict(t2mGrowth.settled)}, as read ${rssVerdict(t2mGrowth.raw)}; whisper-server ${f3(perThousand(wsGrowth.raw))} MB`);
     log(`4. soak of ${soakResult.requests} mixed requests: answers other than expected ${soakResult.unexpected}; 5xx ${soakResult.fiveXx} (goal 0: ${verdict(soakResult.fiveXx === 0)}); temp files left ${soakResult.tempFilesLeft} (goal 0: ${verdict(soakResult.tempFilesLeft === 0)}); fds ${soakResult.fdsBefore} -> ${soakResult.fdsAfter} (${fdGrowth >= 0 ? '+' : ''}${fdGrowth}: ${verdict(fdGrowth <= 0)})`);
     log(`   RSS per 1000 requests: after a full GC ${rssVerdict(soakResult.rssSettled)}, as read ${rssVerdict(soakResult.rss)}`);

@@ -119,6 +119,11 @@ export interface BuildComparison {
   flagDifferences: string[];
   /** Sources compared; 0 when a build has no compile_commands.json. */
   sourcesCompared: number;
+  /**
+   * Sources whose flags differ only in -DGGML_COMMIT: the git commit each build directory was
+   * configured at, baked into a version string, which changes no code. Counted, not listed.
+   */
+  commitOnlyDifferences: number;
 }
 
 // Cache keys that decide how the shared whisper.cpp/ggml code is compiled. The addon's extra
@@ -173,13 +178,17 @@ export function comparePeerBuild(): BuildComparison {
   const peersFlags = compileFlags(peersBuildDir);
   const flagDifferences: string[] = [];
   let sourcesCompared = 0;
+  let commitOnlyDifferences = 0;
+  const withoutCommit = (flags: string): string => flags.replace(/-DGGML_COMMIT=\S+/g, '');
   for (const [file, flags] of addonFlags) {
     const other = peersFlags.get(file);
     if (other === undefined) continue;
     sourcesCompared++;
-    if (other !== flags) flagDifferences.push(`${file}: addon "${flags}" vs peers "${other}"`);
+    if (other === flags) continue;
+    if (withoutCommit(other) === withoutCommit(flags)) commitOnlyDifferences++;
+    else flagDifferences.push(`${file}: addon "${flags}" vs peers "${other}"`);
   }
-  return { cacheDifferences, keyOptions, flagDifferences, sourcesCompared };
+  return { cacheDifferences, keyOptions, flagDifferences, sourcesCompared, commitOnlyDifferences };
 }
 
 export function describeComparison(c: BuildComparison): string[] {
@@ -187,8 +196,11 @@ export function describeComparison(c: BuildComparison): string[] {
   if (c.cacheDifferences.length === 0) lines.push('CMake caches: no difference in GGML_*/WHISPER_*/compiler/flags entries');
   for (const d of c.cacheDifferences) lines.push(`CMake cache DIFFERS: ${d.key}: build/=${String(d.addon)} build-peers/=${String(d.peers)}`);
   if (c.sourcesCompared === 0) lines.push('compile commands: not compared (a build has no compile_commands.json)');
-  else if (c.flagDifferences.length === 0) lines.push(`compile commands: identical flags for the ${c.sourcesCompared} whisper.cpp/ggml sources both builds compile`);
-  else for (const d of c.flagDifferences) lines.push(`compile flags DIFFER: ${d}`);
+  else {
+    const commitOnly = c.commitOnlyDifferences > 0 ? ` (${c.commitOnlyDifferences} apart from -DGGML_COMMIT, the commit each build dir was configured at)` : '';
+    if (c.flagDifferences.length === 0) lines.push(`compile commands: same flags for the ${c.sourcesCompared} whisper.cpp/ggml sources both builds compile${commitOnly}`);
+    else for (const d of c.flagDifferences) lines.push(`compile flags DIFFER: ${d}`);
+  }
   return lines;
 }
 

@@ -15,7 +15,8 @@ export interface ServerConfig {
   modelFetch: boolean;
   logFile: string;
   logLevel: string;
-  whisperThreads: number;
+  /** Threads for every transcription; null: the cores are shared among those running (see AdmissionQueue). */
+  whisperThreads: number | null;
   maxConcurrency: number;
   maxQueue: number;
   maxUploadMb: number;
@@ -42,18 +43,19 @@ export interface SettingSpec {
 export const DEFAULT_MODEL_PATH = join('models', 'ggml-tiny.en.bin');
 
 /**
- * One whisper state per two cores, up to 4, and the cores shared out among them. Measured on
- * 2 cores (bench:http, bench/RESULTS.md): one state with both threads answers a lone request
- * 1.7-1.8x faster than two one-thread states, which serve only 9-29% more requests/s when 4
- * clients queue and keep one more state (~55 MB). A self-hosted service mostly serves one
- * recording at a time, so latency and memory win; MAX_CONCURRENCY=cores suits throughput.
+ * Whisper states (transcriptions at once): one per core, up to 4. Threads are not fixed by
+ * default: the admission queue gives a lone transcription every core and shares them out when
+ * several start together. Measured on 2 cores (bench:http, bench/RESULTS.md): one state with both
+ * threads answers a lone request 1.7-1.8x sooner than two one-thread states, which serve 9-29%
+ * more requests/s when 4 clients queue; sharing the cores gets both.
  */
 export function defaultConcurrency(cores = availableParallelism()): number {
-  return Math.max(1, Math.min(4, Math.floor(cores / 2)));
+  return Math.max(1, Math.min(4, cores));
 }
 
-export function defaultThreads(concurrency: number, cores = availableParallelism()): number {
-  return Math.max(1, Math.floor(cores / concurrency));
+/** The threads all transcriptions share when WHISPER_THREADS is not set. */
+export function threadBudget(cores = availableParallelism()): number {
+  return Math.max(1, cores);
 }
 
 export const SERVER_SETTINGS: SettingSpec[] = [
@@ -62,8 +64,8 @@ export const SERVER_SETTINGS: SettingSpec[] = [
   { env: 'WHISPER_MODEL', help: 'whisper.cpp ggml model; the default is downloaded on first run', default: DEFAULT_MODEL_PATH },
   { env: 'LOG_FILE', help: 'log file (pino JSON lines), besides stdout', default: join('logs', 'talk2me.log') },
   { env: 'LOG_LEVEL', help: 'trace, debug, info, warn, error', default: 'info' },
-  { env: 'WHISPER_THREADS', help: 'threads per transcription', default: 'cores / MAX_CONCURRENCY' },
-  { env: 'MAX_CONCURRENCY', help: 'transcriptions in parallel (whisper states)', default: 'cores / 2, 1 to 4' },
+  { env: 'WHISPER_THREADS', help: 'threads per transcription; unset: a lone one gets every core, several share them', default: 'shared' },
+  { env: 'MAX_CONCURRENCY', help: 'transcriptions in parallel (whisper states)', default: 'min(4, cores)' },
   { env: 'MAX_QUEUE', help: 'transcriptions waiting before 503', default: '16' },
   { env: 'MAX_UPLOAD_MB', help: 'largest upload (413 above)', default: '25' },
   { env: 'MAX_AUDIO_S', help: 'longest audio (413 above)', default: '1800' },
@@ -164,7 +166,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env, flags: Re
     modelFetch: text(merged, 'WHISPER_MODEL', DEFAULT_MODEL_PATH) === DEFAULT_MODEL_PATH,
     logFile: text(merged, 'LOG_FILE', join('logs', 'talk2me.log')),
     logLevel,
-    whisperThreads: int(merged, 'WHISPER_THREADS', defaultThreads(maxConcurrency), 1, 256),
+    whisperThreads: merged.WHISPER_THREADS?.trim() ? int(merged, 'WHISPER_THREADS', 1, 1, 256) : null,
     maxConcurrency,
     maxQueue: int(merged, 'MAX_QUEUE', 16, 0, 10_000),
     maxUploadMb: int(merged, 'MAX_UPLOAD_MB', 25, 1, 4096),

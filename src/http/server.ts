@@ -11,7 +11,7 @@ import { ProgressBar } from '../cli/progress-bar.js';
 import { installExitCleanup } from '../memory/exit-cleanup.js';
 import { fetchModel } from '../model/fetch.js';
 import { buildApp } from './app.js';
-import { DEFAULT_MODEL_PATH, type ServerConfig } from './config.js';
+import { DEFAULT_MODEL_PATH, threadBudget, type ServerConfig } from './config.js';
 import { createLogger } from './logger.js';
 import type { ReadinessState } from './routes/health.js';
 import { closeServices, createServices, type ServiceOverrides, type Services } from './services.js';
@@ -71,7 +71,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const address = app.server.address();
   const url = typeof address === 'object' && address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
   logger.info(
-    { url, model: config.modelPath, threads: config.whisperThreads, maxConcurrency: config.maxConcurrency, maxQueue: config.maxQueue, uploadDir: config.memory.uploadDir },
+    { url, model: config.modelPath, threads: config.whisperThreads ?? `shared (${threadBudget()})`, maxConcurrency: config.maxConcurrency, maxQueue: config.maxQueue, uploadDir: config.memory.uploadDir },
     'talk2me is listening',
   );
 

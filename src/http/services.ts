@@ -6,7 +6,7 @@ import { ModelHost, type ModelLoader } from '../memory/model-host.js';
 import { SessionManager } from '../memory/sessions.js';
 import { TempFileRegistry } from '../memory/temp-files.js';
 import { AdmissionQueue } from './admission-queue.js';
-import type { ServerConfig } from './config.js';
+import { threadBudget, type ServerConfig } from './config.js';
 
 export interface Services {
   config: ServerConfig;
@@ -34,14 +34,18 @@ export async function createServices(config: ServerConfig, logger: Logger, overr
   });
   const model = new ModelHost({
     path: config.modelPath,
-    loadOptions: { threads: config.whisperThreads, maxStates: config.maxConcurrency },
+    loadOptions: { threads: config.whisperThreads ?? threadBudget(), maxStates: config.maxConcurrency },
     trimPolicy: m.trimAfterTranscription,
     idleUnloadMs: m.modelIdleUnloadS * 1000,
     logger,
     ...(overrides.loader && { loader: overrides.loader }),
   });
   const memory = new MemoryManager({ settings: m, model, files, sessions, logger });
-  const queue = new AdmissionQueue({ concurrency: config.maxConcurrency, maxQueue: config.maxQueue });
+  const queue = new AdmissionQueue({
+    concurrency: config.maxConcurrency,
+    maxQueue: config.maxQueue,
+    ...(config.whisperThreads === null ? { threadBudget: threadBudget() } : { threadsPerTranscription: config.whisperThreads }),
+  });
   return { config, files, sessions, model, memory, queue };
 }
 

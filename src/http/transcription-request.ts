@@ -78,11 +78,11 @@ export async function runTranscription<P>(
     // The registry tracks the path from before the file existed; its size feeds stats and metrics.
     if (services.files.has(upload.path)) services.files.setSize(upload.path, upload.bytes);
     const { params, options } = route.parse(upload.fields);
-    const transcription = await services.queue.run(async () => {
+    const transcription = await services.queue.run(async ({ threads }) => {
       const audio = await decodeAudioFile(upload.path, { signal, maxDurationS: config.maxAudioS }).catch((err: unknown) => {
         throw withoutServerPath(err, upload.path);
       });
-      return services.model.transcribe(audio.pcm, options, { signal });
+      return services.model.transcribe(audio.pcm, { ...options, threads }, { signal });
     }, signal);
     const processingMs = performance.now() - started;
     metrics.transcriptionDuration.observe({ route: route.route }, processingMs / 1000);

@@ -1,26 +1,21 @@
-// The server's settings: the measured concurrency default, and TRUST_PROXY's forms and mistakes.
+// The server's settings: the measured concurrency and thread defaults, and TRUST_PROXY's forms and mistakes.
 import { describe, expect, it } from 'vitest';
 
-import { defaultConcurrency, defaultThreads, readServerConfig } from '../../src/http/config.js';
+import { defaultConcurrency, readServerConfig, threadBudget } from '../../src/http/config.js';
 import { SettingsError } from '../../src/memory/settings.js';
 
 describe('MAX_CONCURRENCY and WHISPER_THREADS defaults', () => {
-  it('give one whisper state per two cores, 1 to 4, and share the cores among them', () => {
-    const split = (cores: number) => {
-      const concurrency = defaultConcurrency(cores);
-      return [concurrency, defaultThreads(concurrency, cores)];
-    };
-    expect(split(1)).toEqual([1, 1]);
-    expect(split(2)).toEqual([1, 2]);
-    expect(split(3)).toEqual([1, 3]);
-    expect(split(4)).toEqual([2, 2]);
-    expect(split(8)).toEqual([4, 2]);
-    expect(split(64)).toEqual([4, 16]);
+  it('allow one whisper state per core up to 4, and share the cores instead of fixing threads', () => {
+    expect([1, 2, 3, 4, 8, 64].map((cores) => defaultConcurrency(cores))).toEqual([1, 2, 3, 4, 4, 4]);
+    expect([1, 2, 16].map((cores) => threadBudget(cores))).toEqual([1, 2, 16]);
+    expect(readServerConfig({}).whisperThreads).toBeNull();
+    expect(readServerConfig({ WHISPER_THREADS: ' ' }).whisperThreads).toBeNull();
   });
 
   it('take what is given instead', () => {
-    const config = readServerConfig({ MAX_CONCURRENCY: '3' }, { 'WHISPER_THREADS': '5' });
+    const config = readServerConfig({ MAX_CONCURRENCY: '3' }, { WHISPER_THREADS: '5' });
     expect(config).toMatchObject({ maxConcurrency: 3, whisperThreads: 5 });
+    expect(() => readServerConfig({ WHISPER_THREADS: '0' })).toThrow(/Expected an integer between 1 and 256 for WHISPER_THREADS/);
   });
 });
 
