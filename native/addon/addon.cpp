@@ -1,4 +1,4 @@
-// Module entry: the Model class, systemInfo() and setLogger().
+// Module entry: the Model class, systemInfo(), setLogger(), and spawnPiped()/reapChild().
 #include <napi.h>
 
 #include "ggml-backend.h"
@@ -7,6 +7,7 @@
 #include "log_router.h"
 #include "memory_probe.h"
 #include "model.h"
+#include "spawn_bridge.h"
 #include "whisper.h"
 
 namespace talk2me::addon {
@@ -33,6 +34,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Model", AddonModel::Define(env));
   exports.Set("systemInfo", Napi::Function::New<SystemInfo>(env, "systemInfo"));
   exports.Set("setLogger", Napi::Function::New<SetLogger>(env, "setLogger"));
+  exports.Set("spawnPiped", Napi::Function::New<SpawnPiped>(env, "spawnPiped"));
+  exports.Set("reapChild", Napi::Function::New<ReapChild>(env, "reapChild"));
   napi_add_env_cleanup_hook(env, [](void *) { ReleaseLogger(); }, nullptr);
   return exports;
 }

@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
 import { resolve as resolvePath } from 'node:path';
+
+import { spawnPiped, type PipedChild } from '../native/child-process.js';
 import { clampToUnitRange } from './clamp.js';
 import { WHISPER_SAMPLE_RATE } from './constants.js';
 import { resolveMaxDurationS, tooLongError } from './duration-limit.js';
@@ -17,19 +18,18 @@ const PROBE_TIMEOUT_MS = 10_000;
  */
 export function isFfmpegAvailable(ffmpegPath: string = DEFAULT_FFMPEG): Promise<boolean> {
   return new Promise((resolve) => {
-    let child;
+    let child: PipedChild;
     try {
-      child = spawn(ffmpegPath, ['-hide_banner', '-version'], { stdio: 'ignore', windowsHide: true });
+      child = spawnPiped(ffmpegPath, ['-hide_banner', '-version']);
     } catch {
-      resolve(false); // e.g. an empty path or one containing NUL
+      resolve(false); // not found, not executable, an empty path or one containing NUL
       return;
     }
+    child.stdout.resume();
+    child.stderr.resume();
     const timer = setTimeout(() => child.kill('SIGKILL'), PROBE_TIMEOUT_MS);
-    child.once('error', () => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-    child.once('close', (code) => {
+    child.once('error', () => undefined);
+    child.once('close', (code: number | null) => {
       clearTimeout(timer);
       resolve(code === 0);
     });
@@ -98,11 +98,12 @@ export function decodeWithFfmpeg(filePath: string, options: FfmpegDecodeOptions 
       return;
     }
 
-    let child;
+    // Started without fork(), so the model's buffers in this process stay out of copy-on-write.
+    let child: PipedChild;
     try {
-      child = spawn(ffmpegPath, ffmpegArgs(filePath), { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+      child = spawnPiped(ffmpegPath, ffmpegArgs(filePath));
     } catch {
-      reject(ffmpegMissingError(ffmpegPath, containerHint)); // e.g. an empty path or one containing NUL
+      reject(ffmpegMissingError(ffmpegPath, containerHint)); // not found, not executable, an empty path or one containing NUL
       return;
     }
 
@@ -139,16 +140,11 @@ export function decodeWithFfmpeg(filePath: string, options: FfmpegDecodeOptions 
     child.stdout.on('error', onStreamError);
     child.stderr.on('error', onStreamError);
 
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      if (child.pid === undefined) {
-        // The process never started (ENOENT, EACCES): there is nothing to wait for.
-        settle(() => reject(ffmpegMissingError(ffmpegPath, containerHint)));
-        return;
-      }
+    child.on('error', (error: Error) => {
       fail(new AudioDecodeError('AUDIO_DECODER_FAILED', `ffmpeg process error: ${error.message}`, { cause: error }));
     });
 
-    child.on('close', (code, exitSignal) => {
+    child.on('close', (code: number | null, exitSignal: NodeJS.Signals | null) => {
       settle(() => {
         if (failure !== undefined) {
           reject(failure);
