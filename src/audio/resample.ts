@@ -120,59 +120,79 @@ export function resampledLength(inputLength: number, fromRate: number, toRate: n
   return Math.ceil((inputLength * (toRate / g)) / (fromRate / g));
 }
 
+/** A resampling in progress: `output` is filled range by range, so long inputs can be done in slices. */
+export interface ResampleJob {
+  readonly output: Float32Array;
+  /** Computes output samples [start, end); each depends only on the input, so any order works. */
+  fill(start: number, end: number): void;
+}
+
+function checkRates(fromRate: number, toRate: number): void {
+  for (const [name, rate] of [['fromRate', fromRate], ['toRate', toRate]] as const) {
+    if (!Number.isSafeInteger(rate) || rate <= 0) throw new RangeError(`${name} must be a positive integer, got ${rate}`);
+  }
+}
+
+/** Sets up the resampling of `input` from `fromRate` to `toRate`; equal rates give a copy, already filled. */
+export function resampleJob(input: Float32Array, fromRate: number, toRate: number): ResampleJob {
+  checkRates(fromRate, toRate);
+  if (fromRate === toRate) return { output: input.slice(), fill: () => undefined };
+
+  const g = gcd(fromRate, toRate);
+  const up = toRate / g; // L: distinct output positions per `down` input samples
+  const down = fromRate / g; // M
+  const { table, phases, tapCount, tapsBefore } = cachedFilter(fromRate, toRate, up);
+  const output = new Float32Array(resampledLength(input.length, fromRate, toRate));
+  const inLength = input.length;
+  const stepWhole = Math.floor(down / up);
+  const stepRest = down % up;
+
+  const fill = (start: number, end: number): void => {
+    // Output n sits at input time n * down / up = whole + rest / up; both advance by down / up
+    // per output. (n * down stays far below 2^53 for any audio this service accepts.)
+    let whole = Math.floor((start * down) / up);
+    let rest = (start * down) % up;
+    for (let n = start; n < end; n++) {
+      let base = whole;
+      let phase = rest;
+      if (phases !== up) {
+        phase = Math.round((rest * phases) / up);
+        if (phase === phases) {
+          phase = 0;
+          base += 1;
+        }
+      }
+      const first = base - tapsBefore;
+      const coeffOffset = phase * tapCount;
+      let acc = 0;
+      if (first >= 0 && first + tapCount <= inLength) {
+        for (let i = 0; i < tapCount; i++) acc += (input[first + i] as number) * (table[coeffOffset + i] as number);
+      } else {
+        // Near the ends part of the window hangs outside the input, which counts as silence.
+        const from = Math.max(0, -first);
+        const to = Math.min(tapCount, inLength - first);
+        for (let i = from; i < to; i++) acc += (input[first + i] as number) * (table[coeffOffset + i] as number);
+      }
+      output[n] = acc;
+
+      whole += stepWhole;
+      rest += stepRest;
+      if (rest >= up) {
+        rest -= up;
+        whole += 1;
+      }
+    }
+  };
+  return { output, fill };
+}
+
 /**
  * Resamples mono PCM from `fromRate` to `toRate` (positive integer rates in Hz). Returns a new
  * array of resampledLength(...) samples; output sample n is the band-limited input at time
  * n / toRate, with the signal taken as zero outside the input. Equal rates return a copy.
  */
 export function resample(input: Float32Array, fromRate: number, toRate: number): Float32Array {
-  for (const [name, rate] of [['fromRate', fromRate], ['toRate', toRate]] as const) {
-    if (!Number.isSafeInteger(rate) || rate <= 0) throw new RangeError(`${name} must be a positive integer, got ${rate}`);
-  }
-  if (fromRate === toRate) return input.slice();
-
-  const g = gcd(fromRate, toRate);
-  const up = toRate / g; // L: distinct output positions per `down` input samples
-  const down = fromRate / g; // M
-  const { table, phases, tapCount, tapsBefore } = cachedFilter(fromRate, toRate, up);
-  const outLength = resampledLength(input.length, fromRate, toRate);
-  const out = new Float32Array(outLength);
-  const inLength = input.length;
-  const stepWhole = Math.floor(down / up);
-  const stepRest = down % up;
-
-  // Output n sits at input time (whole + rest / up); both advance by down / up per output.
-  let whole = 0;
-  let rest = 0;
-  for (let n = 0; n < outLength; n++) {
-    let base = whole;
-    let phase = rest;
-    if (phases !== up) {
-      phase = Math.round((rest * phases) / up);
-      if (phase === phases) {
-        phase = 0;
-        base += 1;
-      }
-    }
-    const first = base - tapsBefore;
-    const coeffOffset = phase * tapCount;
-    let acc = 0;
-    if (first >= 0 && first + tapCount <= inLength) {
-      for (let i = 0; i < tapCount; i++) acc += (input[first + i] as number) * (table[coeffOffset + i] as number);
-    } else {
-      // Near the ends part of the window hangs outside the input, which counts as silence.
-      const from = Math.max(0, -first);
-      const to = Math.min(tapCount, inLength - first);
-      for (let i = from; i < to; i++) acc += (input[first + i] as number) * (table[coeffOffset + i] as number);
-    }
-    out[n] = acc;
-
-    whole += stepWhole;
-    rest += stepRest;
-    if (rest >= up) {
-      rest -= up;
-      whole += 1;
-    }
-  }
-  return out;
+  const job = resampleJob(input, fromRate, toRate);
+  job.fill(0, job.output.length);
+  return job.output;
 }

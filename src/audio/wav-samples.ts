@@ -2,7 +2,8 @@ import { invalidWav } from './errors.js';
 import type { WavLayout } from './wav-layout.js';
 
 /**
- * Converts the interleaved samples of a WAV data chunk to mono float32 by averaging channels.
+ * Converts the interleaved samples of a WAV data chunk to mono float32 by averaging channels:
+ * frames [start, end) into out[start..end), so a long file can be done in slices.
  *
  * Averaging (rather than taking channel 0) keeps speech that was panned or recorded on only one
  * side of a stereo file, at the cost of -6 dB for such a file, which whisper does not mind.
@@ -16,20 +17,19 @@ import type { WavLayout } from './wav-layout.js';
  * damaged audio with no signal to the caller (the resampler would also smear one NaN over its
  * whole filter length).
  *
- * The sample reader is chosen once per file, outside the frame loop, so the hot loop does one
+ * The sample reader is chosen once per call, outside the frame loop, so the hot loop does one
  * typed read per sample and no format dispatch; that matters for hour-long files.
  */
-export function decodeWavSamplesToMono(bytes: Uint8Array, layout: WavLayout): Float32Array {
-  const { format, dataOffset, frameCount } = layout;
+export function mixWavFrames(bytes: Uint8Array, layout: WavLayout, out: Float32Array, start: number, end: number): void {
+  const { format, dataOffset } = layout;
   const { channels, blockAlign } = format;
   const view = new DataView(bytes.buffer, bytes.byteOffset + dataOffset, layout.dataLength);
-  const out = new Float32Array(frameCount);
   const bytesPerSample = format.bitsPerSample / 8;
   const scaleToUnit = 1 / channels;
 
   const mix = (read: (pos: number) => number, fullScale: number): void => {
     const gain = scaleToUnit / fullScale;
-    for (let frame = 0, pos = 0; frame < frameCount; frame++, pos += blockAlign) {
+    for (let frame = start, pos = start * blockAlign; frame < end; frame++, pos += blockAlign) {
       let sum = 0;
       for (let c = 0, p = pos; c < channels; c++, p += bytesPerSample) sum += read(p);
       out[frame] = sum * gain;
@@ -53,11 +53,11 @@ export function decodeWavSamplesToMono(bytes: Uint8Array, layout: WavLayout): Fl
         mix((p) => view.getInt32(p, true), 2147483648);
         break;
     }
-    return out;
+    return;
   }
 
   const readFloat = format.bitsPerSample === 32 ? (p: number) => view.getFloat32(p, true) : (p: number) => view.getFloat64(p, true);
-  for (let frame = 0, pos = 0; frame < frameCount; frame++, pos += blockAlign) {
+  for (let frame = start, pos = start * blockAlign; frame < end; frame++, pos += blockAlign) {
     let sum = 0;
     for (let c = 0, p = pos; c < channels; c++, p += bytesPerSample) {
       const v = readFloat(p);
@@ -68,5 +68,4 @@ export function decodeWavSamplesToMono(bytes: Uint8Array, layout: WavLayout): Fl
     }
     out[frame] = sum * scaleToUnit;
   }
-  return out;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeWav, WHISPER_SAMPLE_RATE } from '../../src/audio/index.js';
+import { AudioDecodeError, decodeWav, decodeWavInSlices, WHISPER_SAMPLE_RATE } from '../../src/audio/index.js';
 import { buildWav, encodeSamples, fmtFor, riff, sine, type PcmSpec } from './helpers/wav-builder.js';
 import { peak, rms, toneAmplitude, zeroCrossingFrequency } from './helpers/signal-analysis.js';
 
@@ -186,5 +186,50 @@ describe('decodeWav: chunk layout tolerance', () => {
     const backing = new Uint8Array(bytes.length + 3);
     backing.set(bytes, 3);
     expectRamp(backing.subarray(3));
+  });
+});
+
+describe('decodeWavInSlices', () => {
+  const stereo44k = (seconds: number) =>
+    buildWav([sine(440, 44100, seconds, 0.5), sine(660, 44100, seconds, 0.25)], { sampleRate: 44100, encoding: 'int', bitsPerSample: 16 });
+
+  it('gives exactly what decodeWav gives, with and without resampling', async () => {
+    for (const wav of [stereo44k(3.5), buildWav([sine(300, 16000, 2.2, 0.5)], { sampleRate: 16000, encoding: 'float', bitsPerSample: 32 })]) {
+      expect(await decodeWavInSlices(wav)).toEqual(decodeWav(wav));
+    }
+  });
+
+  it('lets the event loop run between slices of a long file', async () => {
+    const wav = stereo44k(20);
+    let turns = 0;
+    let ticking = true;
+    const tick = (): void => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await decodeWavInSlices(wav);
+    ticking = false;
+    // 20 s of mixing and 20 s of resampling, one second per slice: the loop turned between them.
+    expect(turns).toBeGreaterThanOrEqual(40);
+  });
+
+  it('stops between slices when aborted, and reports bad files as decodeWav does', async () => {
+    const controller = new AbortController();
+    const decoding = decodeWavInSlices(stereo44k(20), { signal: controller.signal });
+    setImmediate(() => controller.abort());
+    await expect(decoding).rejects.toMatchObject({ code: 'ABORTED' });
+
+    const truncated = stereo44k(1).subarray(0, 1000);
+    const sync = (() => {
+      try {
+        decodeWav(truncated);
+      } catch (err) {
+        return err as AudioDecodeError;
+      }
+      throw new Error('decodeWav accepted a truncated file');
+    })();
+    await expect(decodeWavInSlices(truncated)).rejects.toMatchObject({ code: sync.code, message: sync.message });
+    await expect(decodeWavInSlices(stereo44k(3), { maxDurationS: 2 })).rejects.toMatchObject({ code: 'AUDIO_TOO_LONG' });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resample, resampledLength } from '../../src/audio/index.js';
+import { resample, resampledLength, resampleJob } from '../../src/audio/index.js';
 import { sine } from './helpers/wav-builder.js';
 import { toneAmplitude } from './helpers/signal-analysis.js';
 
@@ -47,6 +47,18 @@ describe('resample', () => {
     const out = resample(f32(sine(1000, 44123, 0.5, 0.5)), 44123, 16000);
     expect(out).toHaveLength(resampledLength(Math.round(44123 * 0.5), 44123, 16000));
     expect(toneAmplitude(out, 1000, 16000, 800, out.length - 800)).toBeCloseTo(0.5, 3);
+  });
+
+  it('gives the same samples filled slice by slice, in any order, as in one go', () => {
+    for (const fromRate of [44100, 48000, 22050, 8000, 11025]) {
+      const input = f32(sine(440, fromRate, 2.3, 0.5));
+      const whole = resample(input, fromRate, 16000);
+      const job = resampleJob(input, fromRate, 16000);
+      const slice = 1999;
+      const starts = Array.from({ length: Math.ceil(whole.length / slice) }, (_, i) => i * slice).reverse();
+      for (const start of starts) job.fill(start, Math.min(whole.length, start + slice));
+      expect(job.output).toEqual(whole);
+    }
   });
 
   it('rejects non-integer or non-positive rates', () => {

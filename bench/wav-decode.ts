@@ -1,0 +1,86 @@
+/**
+ * What decoding a large WAV upload does to the server's event loop: decodeWav (one synchronous
+ * call) against decodeWavInSlices (one second of audio per slice, the loop's other work in
+ * between; what the server uses). A 1 ms interval timer stands in for the other requests; the
+ * longest gap between its ticks is how long they would have waited.
+ *
+ *   npx tsx bench/wav-decode.ts [--rounds 5] [--seconds 136]
+ *
+ * Default input: 136 s of 48 kHz stereo 16-bit WAV (26 MB, about MAX_UPLOAD_MB's 25) and 390 s of
+ * 16 kHz mono (12.5 MB, no resampling). Rounds alternate the two decoders.
+ */
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+
+import { decodeWav, decodeWavInSlices } from '../src/audio/index.js';
+
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '136' } } });
+const rounds = Number(values.rounds);
+const seconds = Number(values.seconds);
+
+function pcm16Wav(rate: number, channels: number, durationS: number): Uint8Array {
+  const samples = Math.round(rate * durationS) * channels;
+  const b = Buffer.alloc(44 + samples * 2);
+  b.write('RIFF', 0);
+  b.writeUInt32LE(36 + samples * 2, 4);
+  b.write('WAVEfmt ', 8);
+  b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20);
+  b.writeUInt16LE(channels, 22);
+  b.writeUInt32LE(rate, 24);
+  b.writeUInt32LE(rate * channels * 2, 28);
+  b.writeUInt16LE(channels * 2, 32);
+  b.writeUInt16LE(16, 34);
+  b.write('data', 36);
+  b.writeUInt32LE(samples * 2, 40);
+  for (let i = 0; i < samples; i++) b.writeInt16LE(Math.round(8000 * Math.sin(i / 7)), 44 + 2 * i);
+  return b;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+/** Runs `work` with a 1 ms timer ticking; returns its wall time and the longest gap between ticks. */
+async function measure(work: () => unknown): Promise<{ ms: number; stallMs: number }> {
+  let last = performance.now();
+  let stallMs = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    stallMs = Math.max(stallMs, now - last);
+    last = now;
+  }, 1);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  last = performance.now();
+  stallMs = 0;
+  const t0 = performance.now();
+  await work();
+  const ms = performance.now() - t0;
+  await new Promise((resolve) => setTimeout(resolve, 5)); // the tick that ends the last gap
+  clearInterval(timer);
+  return { ms, stallMs };
+}
+
+const inputs = [
+  { name: `48 kHz stereo, ${seconds} s`, wav: pcm16Wav(48000, 2, seconds) },
+  { name: `16 kHz mono, ${Math.round(seconds * 2.87)} s`, wav: pcm16Wav(16000, 1, seconds * 2.87) },
+];
+console.log(`node ${process.version}; ${rounds} rounds, decoders alternated`);
+for (const { name, wav } of inputs) {
+  decodeWav(wav); // filter design and JIT, not counted
+  const results: Record<'decodeWav' | 'decodeWavInSlices', Array<{ ms: number; stallMs: number }>> = { decodeWav: [], decodeWavInSlices: [] };
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? (['decodeWav', 'decodeWavInSlices'] as const) : (['decodeWavInSlices', 'decodeWav'] as const);
+    for (const decoder of order) {
+      results[decoder].push(await measure(() => (decoder === 'decodeWav' ? decodeWav(wav) : decodeWavInSlices(wav))));
+    }
+  }
+  const m = (decoder: keyof typeof results, key: 'ms' | 'stallMs') => median(results[decoder].map((r) => r[key]));
+  console.log(`${name} (${(wav.length / 1e6).toFixed(1)} MB):`);
+  for (const decoder of ['decodeWav', 'decodeWavInSlices'] as const) {
+    console.log(`  ${decoder.padEnd(17)}: median ${m(decoder, 'ms').toFixed(0)} ms, longest event-loop stall ${m(decoder, 'stallMs').toFixed(1)} ms`);
+  }
+  console.log(`  in slices / in one go: time ${(m('decodeWavInSlices', 'ms') / m('decodeWav', 'ms')).toFixed(3)}, stall ${(m('decodeWavInSlices', 'stallMs') / m('decodeWav', 'stallMs')).toFixed(3)}`);
+}
