@@ -13,28 +13,18 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 import { decodeWav, decodeWavInSlices } from '../src/audio/index.js';
+import { wavHeader } from '../test/http/helpers/audio.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '136' } } });
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 
-function pcm16Wav(rate: number, channels: number, durationS: number): Uint8Array {
+/** 16-bit PCM of a plain tone, `channels` interleaved. */
+function pcm16Wav(rate: number, channels: number, durationS: number): Buffer {
   const samples = Math.round(rate * durationS) * channels;
-  const b = Buffer.alloc(44 + samples * 2);
-  b.write('RIFF', 0);
-  b.writeUInt32LE(36 + samples * 2, 4);
-  b.write('WAVEfmt ', 8);
-  b.writeUInt32LE(16, 16);
-  b.writeUInt16LE(1, 20);
-  b.writeUInt16LE(channels, 22);
-  b.writeUInt32LE(rate, 24);
-  b.writeUInt32LE(rate * channels * 2, 28);
-  b.writeUInt16LE(channels * 2, 32);
-  b.writeUInt16LE(16, 34);
-  b.write('data', 36);
-  b.writeUInt32LE(samples * 2, 40);
-  for (let i = 0; i < samples; i++) b.writeInt16LE(Math.round(8000 * Math.sin(i / 7)), 44 + 2 * i);
-  return b;
+  const data = Buffer.alloc(samples * 2);
+  for (let i = 0; i < samples; i++) data.writeInt16LE(Math.round(8000 * Math.sin(i / 7)), 2 * i);
+  return Buffer.concat([wavHeader(data.length, { sampleRate: rate, channels }), data]);
 }
 
 const median = (xs: number[]): number => {
