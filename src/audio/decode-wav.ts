@@ -33,15 +33,17 @@ function* decodeSlices(bytes: Uint8Array, options: DecodeOptions): Generator<voi
     mixWavFrames(bytes, layout, mono, start, Math.min(frameCount, start + framesPerSlice));
     yield;
   }
-  const job = resampleJob(mono, format.sampleRate, WHISPER_SAMPLE_RATE);
+  let pcm: Float32Array = mono;
   if (format.sampleRate !== WHISPER_SAMPLE_RATE) {
+    const job = resampleJob(mono, format.sampleRate, WHISPER_SAMPLE_RATE);
     const outPerSlice = WHISPER_SAMPLE_RATE * SLICE_SECONDS;
     for (let start = 0; start < job.output.length; start += outPerSlice) {
       job.fill(start, Math.min(job.output.length, start + outPerSlice));
       yield;
     }
+    pcm = job.output;
   }
-  const pcm = clampToUnitRange(format.sampleRate === WHISPER_SAMPLE_RATE ? mono : job.output);
+  clampToUnitRange(pcm);
   return {
     pcm,
     sampleRate: WHISPER_SAMPLE_RATE,

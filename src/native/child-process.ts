@@ -77,8 +77,9 @@ class SpawnedChild extends EventEmitter implements PipedChild {
     try {
       status = this.binding.reapChild(this.pid);
     } catch (err) {
-      // Not our child any more (someone else reaped it): report an unknown end.
-      this.emit('error', err);
+      // Not our child any more (someone else reaped it): report an unknown end. An 'error' nobody
+      // listens for would throw here, in a timer, and take the process down.
+      if (this.listenerCount('error') > 0) this.emit('error', err);
       status = { code: -1, signal: 0 };
     }
     if (status === null) {
