@@ -6,7 +6,7 @@
 // gets that many. Otherwise the machine's cores are a budget shared among the transcriptions
 // that start together: a lone request gets every core (one state with both threads answers
 // 1.7-1.8x sooner than with one, bench:http), and when several wait they start side by side with
-// a share each (two one-thread states serve 9-29% more requests/s than one two-thread state).
+// a share each (two one-thread states serve 3-29% more requests/s than one two-thread state).
 // A transcription keeps its threads to the end (whisper.cpp takes them per call), and nobody
 // starts while no thread is free: more threads than cores would make ggml's workers spin against
 // each other.

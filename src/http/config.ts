@@ -46,8 +46,9 @@ export const DEFAULT_MODEL_PATH = join('models', 'ggml-tiny.en.bin');
  * Whisper states (transcriptions at once): one per core, up to 4. Threads are not fixed by
  * default: the admission queue gives a lone transcription every core and shares them out when
  * several start together. Measured on 2 cores (bench:http, bench/RESULTS.md): one state with both
- * threads answers a lone request 1.7-1.8x sooner than two one-thread states, which serve 9-29%
- * more requests/s when 4 clients queue; sharing the cores gets both.
+ * threads answers a lone request 1.7-1.8x sooner than two one-thread states, which serve 3-29%
+ * more requests/s when 4 clients queue; shared cores answer a lone request like the first and
+ * served 4 clients within the run-to-run noise of the second.
  */
 export function defaultConcurrency(cores = availableParallelism()): number {
   return Math.max(1, Math.min(4, cores));

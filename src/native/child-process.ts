@@ -54,7 +54,8 @@ class SpawnedChild extends EventEmitter implements PipedChild {
         this.#maybeClose();
       });
     }
-    this.#poll();
+    // Not at once: 'exit' must not fire before the caller could listen for it.
+    this.#timer = setTimeout(() => this.#poll(), FIRST_POLL_MS);
   }
 
   get #exited(): boolean {
