@@ -147,15 +147,16 @@ Napi::Object to_js(Napi::Env env, const ModelInfo &i) {
   js.Set("path", Napi::String::New(env, i.path));
   js.Set("multilingual", Napi::Boolean::New(env, i.multilingual));
   js.Set("type", Napi::String::New(env, i.type));
-  js.Set("nVocab", num(env, i.n_vocab));
-  js.Set("nAudioCtx", num(env, i.n_audio_ctx));
-  js.Set("nAudioState", num(env, i.n_audio_state));
-  js.Set("nAudioLayer", num(env, i.n_audio_layer));
-  js.Set("nTextCtx", num(env, i.n_text_ctx));
-  js.Set("nTextLayer", num(env, i.n_text_layer));
-  js.Set("nMels", num(env, i.n_mels));
-  js.Set("ftype", num(env, i.ftype));
-  js.Set("fileBytes", num(env, static_cast<double>(i.file_bytes)));
+  const ModelHeader &h = i.header;
+  js.Set("nVocab", num(env, h.n_vocab));
+  js.Set("nAudioCtx", num(env, h.n_audio_ctx));
+  js.Set("nAudioState", num(env, h.n_audio_state));
+  js.Set("nAudioLayer", num(env, h.n_audio_layer));
+  js.Set("nTextCtx", num(env, h.n_text_ctx));
+  js.Set("nTextLayer", num(env, h.n_text_layer));
+  js.Set("nMels", num(env, h.n_mels));
+  js.Set("ftype", num(env, h.ftype));
+  js.Set("fileBytes", num(env, static_cast<double>(h.file_bytes)));
   js.Set("loadMs", num(env, i.load_ms));
   return js;
 }

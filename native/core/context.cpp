@@ -26,21 +26,13 @@ std::shared_ptr<Context> Context::load(const std::string &path, const ModelOptio
   info.path = path;
   info.multilingual = whisper_is_multilingual(ctx) != 0;
   info.type = whisper_model_type_readable(ctx);
-  info.n_vocab = header.n_vocab;
-  info.n_audio_ctx = header.n_audio_ctx;
-  info.n_audio_state = header.n_audio_state;
-  info.n_audio_layer = header.n_audio_layer;
-  info.n_text_ctx = header.n_text_ctx;
-  info.n_text_layer = header.n_text_layer;
-  info.n_mels = header.n_mels;
-  info.ftype = header.ftype;
-  info.file_bytes = header.file_bytes;
+  info.header = header;
   info.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  return std::shared_ptr<Context>(new Context(ctx, header, info, options.max_states));
+  return std::shared_ptr<Context>(new Context(ctx, std::move(info), options.max_states));
 }
 
-Context::Context(whisper_context *ctx, ModelHeader header, ModelInfo info, int max_states)
-    : ctx_(ctx), header_(header), info_(std::move(info)), pool_(std::make_unique<StatePool>(ctx, max_states)) {}
+Context::Context(whisper_context *ctx, ModelInfo info, int max_states)
+    : ctx_(ctx), info_(std::move(info)), pool_(std::make_unique<StatePool>(ctx, max_states)) {}
 
 Context::~Context() {
   pool_.reset();

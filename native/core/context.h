@@ -19,14 +19,13 @@ class Context {
 
   whisper_context *raw() const { return ctx_; }
   StatePool &pool() { return *pool_; }
-  const ModelHeader &header() const { return header_; }
+  const ModelHeader &header() const { return info_.header; }
   const ModelInfo &info() const { return info_; }
 
  private:
-  Context(whisper_context *ctx, ModelHeader header, ModelInfo info, int max_states);
+  Context(whisper_context *ctx, ModelInfo info, int max_states);
 
   whisper_context *ctx_;
-  ModelHeader header_;
   ModelInfo info_;
   std::unique_ptr<StatePool> pool_;  // freed before the context it points into
 };

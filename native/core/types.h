@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gpu_probe.h"
+#include "model_file.h"
 
 namespace talk2me {
 
@@ -86,8 +87,7 @@ struct ModelInfo {
   std::string path;
   bool multilingual = false;
   std::string type;  // tiny, base, ... as whisper.cpp names it
-  int n_vocab = 0, n_audio_ctx = 0, n_audio_state = 0, n_audio_layer = 0, n_text_ctx = 0, n_text_layer = 0, n_mels = 0, ftype = 0;
-  uint64_t file_bytes = 0;
+  ModelHeader header;  // what the file check read: dimensions, ftype, sizes
   double load_ms = 0;
 };
 

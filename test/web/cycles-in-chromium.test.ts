@@ -2,17 +2,12 @@
 // tracks is released after each cycle, live AudioContexts, MediaStreamTracks (and friends) do not
 // grow, and the JS heap after cycle 200 is within 2 MB of where it was after cycle 10.
 // TALK2ME_WEB_CYCLES sets another count (e.g. 20 for a quick local run); the issue asks for 200.
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { buildWeb } from '../../web/build.js';
-import { tempDir } from '../helpers/temp-dir.js';
 import { countLive, heapUsedAfterGc } from './helpers/cdp-memory.js';
-import { hasChromium, launchChromium, NO_CHROMIUM_REASON, type Chromium } from './helpers/chromium.js';
-import { writeFakeMicrophone } from './helpers/fake-microphone.js';
+import { useChromiumPage } from './helpers/chromium-page.js';
+import { hasChromium, NO_CHROMIUM_REASON } from './helpers/chromium.js';
 import { liveTracked, pageStats, playClip, recordClip } from './helpers/page-driver.js';
-import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 const CYCLES = Number(process.env.TALK2ME_WEB_CYCLES ?? 200);
 const BASELINE_CYCLE = 10;
@@ -26,28 +21,12 @@ const COUNTED = ['AudioContext', 'OfflineAudioContext', 'MediaStreamTrack', 'Med
 if (!hasChromium) console.warn(`Skipping the Chromium tests: ${NO_CHROMIUM_REASON}`);
 
 describe.skipIf(!hasChromium)(hasChromium ? `${CYCLES} cycles in Chromium` : `${CYCLES} cycles in Chromium (skipped: ${NO_CHROMIUM_REASON})`, () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let server: TestServer;
-  let chromium: Chromium;
-
-  beforeAll(async () => {
-    dir = await tempDir('web-cycles');
-    const webRoot = join(dir.path, 'dist');
-    await buildWeb(webRoot);
-    const microphone = await writeFakeMicrophone(join(dir.path, 'microphone.wav'));
-    server = await startTestServer(webRoot);
-    chromium = await launchChromium({ microphone });
-  });
-
-  afterAll(async () => {
-    await chromium?.close();
-    await server?.close();
-    await dir?.remove();
-  });
+  const fixture = useChromiumPage('web-cycles');
 
   it(
     'every tracked resource is released; live media objects and the JS heap do not grow',
     async () => {
+      const { server, chromium } = fixture;
       const { page, cdp } = chromium;
       await page.goto(server.url);
 

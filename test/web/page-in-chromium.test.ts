@@ -1,44 +1,22 @@
 // The page in headless Chromium against the real server (synthetic `mini` model: real inference,
 // gibberish text): record → upload → transcript, by keyboard; playback; the admin memory panel;
 // permission denied; the page hidden or unloaded mid-recording.
-import { join } from 'node:path';
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { buildWeb } from '../../web/build.js';
-import { tempDir } from '../helpers/temp-dir.js';
 import { countLive, holdLive } from './helpers/cdp-memory.js';
+import { useChromiumPage } from './helpers/chromium-page.js';
 import { hasChromium, launchChromium, NO_CHROMIUM_REASON, type Chromium } from './helpers/chromium.js';
-import { writeFakeMicrophone } from './helpers/fake-microphone.js';
 import { liveTracked, pageStats, playClip, READY, recordClip, startRecording } from './helpers/page-driver.js';
-import { ADMIN_TOKEN, startTestServer, type TestServer } from './helpers/test-server.js';
+import { ADMIN_TOKEN } from './helpers/test-server.js';
 
 if (!hasChromium) console.warn(`Skipping the Chromium tests: ${NO_CHROMIUM_REASON}`);
 
 describe.skipIf(!hasChromium)(hasChromium ? 'the page in Chromium' : `the page in Chromium (skipped: ${NO_CHROMIUM_REASON})`, () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let server: TestServer;
-  let microphone: string;
-  let chromium: Chromium;
-
-  beforeAll(async () => {
-    dir = await tempDir('web-page');
-    const webRoot = join(dir.path, 'dist');
-    await buildWeb(webRoot);
-    microphone = await writeFakeMicrophone(join(dir.path, 'microphone.wav'));
-    server = await startTestServer(webRoot);
-    chromium = await launchChromium({ microphone });
-  });
-
-  afterAll(async () => {
-    await chromium?.close();
-    await server?.close();
-    await dir?.remove();
-  });
+  const fixture = useChromiumPage('web-page');
 
   it('record → upload → transcript, by keyboard alone, then the clip plays back', async () => {
-    const { page, cdp } = chromium;
-    await page.goto(server.url);
+    const { page, cdp } = fixture.chromium;
+    await page.goto(fixture.server.url);
     const status = page.getByRole('status');
     await expect.poll(() => status.textContent()).toBe(READY);
 
@@ -77,8 +55,8 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the page in Chromium' : `the page i
   });
 
   it('every control has a name a screen reader reads, and status and transcripts are live regions', async () => {
-    const { page } = chromium;
-    await page.goto(server.url);
+    const { page } = fixture.chromium;
+    await page.goto(fixture.server.url);
     for (const name of ['Record', 'Stop', 'Clear', 'Show server memory', 'Forget token']) {
       expect(await page.getByRole('button', { name, exact: true }).count()).toBe(1);
     }
@@ -91,8 +69,8 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the page in Chromium' : `the page i
   });
 
   it('the server memory panel: X-Admin-Token, the token in sessionStorage only, refused tokens dropped', async () => {
-    const { page, context } = chromium;
-    await page.goto(server.url);
+    const { page, context } = fixture.chromium;
+    await page.goto(fixture.server.url);
     const token = page.getByLabel('Admin token');
 
     const request = page.waitForRequest((r) => new URL(r.url()).pathname === '/admin/memory');
@@ -127,8 +105,8 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the page in Chromium' : `the page i
   });
 
   it('registering costs at most 5 µs in Chromium too', async () => {
-    const { page } = chromium;
-    await page.goto(server.url);
+    const { page } = fixture.chromium;
+    await page.goto(fixture.server.url);
     // A second manager of the page's own class (no pagehide listener), so the page's books stay clean.
     const micros = (await page.evaluate(`(() => {
       const Manager = talk2me.memory.constructor;
@@ -148,8 +126,8 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the page in Chromium' : `the page i
   });
 
   it('page hidden mid-recording (back/forward cache): tracks stopped, contexts closed, URLs revoked, the person told', async () => {
-    const { page, cdp } = chromium;
-    await page.goto(server.url);
+    const { page, cdp } = fixture.chromium;
+    await page.goto(fixture.server.url);
     await recordClip(page, 1, 400);
     const clipUrl = await page.getByLabel('Recording 1', { exact: true }).getAttribute('src');
     expect(clipUrl).toMatch(/^blob:/);
@@ -162,7 +140,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the page in Chromium' : `the page i
     expect(await holdLive(cdp, 'MediaRecorder', '(r) => r.state !== "inactive"', '__recorders')).toBe(1);
     await page.evaluate(`globalThis.__clipUrl = ${JSON.stringify(clipUrl)}`);
 
-    await page.goto(`${server.url}/health`);
+    await page.goto(`${fixture.server.url}/health`);
     await page.goBack({ waitUntil: 'commit' });
     // Restored from the back/forward cache (same heap), not loaded anew:
     await page.waitForFunction('globalThis.__tracks !== undefined', undefined, { timeout: 10_000 });
@@ -181,8 +159,8 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the page in Chromium' : `the page i
   });
 
   it('page unloaded mid-recording: the pagehide cleanup runs and says what it released (DEBUG_MEMORY)', async () => {
-    const { page } = chromium;
-    await page.goto(server.url);
+    const { page } = fixture.chromium;
+    await page.goto(fixture.server.url);
     await page.evaluate('localStorage.setItem("DEBUG_MEMORY", "true"); sessionStorage.removeItem("talk2me.lastRelease")');
     await page.reload();
     const logs: string[] = [];
@@ -212,7 +190,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the page in Chromium' : `the page i
 
     it('shows a clean error and leaves nothing live', async (context) => {
       const { page } = noDevice;
-      await page.goto(server.url);
+      await page.goto(fixture.server.url);
       // Without the fake device Chromium sees the machine's own microphones; this test needs none.
       const inputs = (await page.evaluate(`navigator.mediaDevices.enumerateDevices().then((d) => d.filter((x) => x.kind === 'audioinput').length)`)) as number;
       if (inputs > 0) context.skip(`this machine has ${inputs} microphone(s) of its own`);
@@ -227,14 +205,14 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the page in Chromium' : `the page i
     let denied: Chromium;
     beforeAll(async () => {
       // No --use-fake-ui-for-media-stream: the prompt is answered by the browser's permission state.
-      denied = await launchChromium({ microphone, acceptPrompts: false });
+      denied = await launchChromium({ microphone: fixture.microphone, acceptPrompts: false });
       await denied.context.clearPermissions();
     });
     afterAll(async () => denied?.close());
 
     it('shows a clean error and leaves nothing live', async () => {
       const { page, cdp } = denied;
-      await page.goto(server.url);
+      await page.goto(fixture.server.url);
       await page.getByRole('button', { name: 'Record' }).click();
       await page.getByRole('alert').getByText(/^Microphone access was denied\./).waitFor({ timeout: 10_000 });
       expect(await page.getByRole('status').textContent()).toBe(READY);
