@@ -61,7 +61,12 @@ describe('back-pressure', () => {
     const burst = Array.from({ length: 4 }, (_, i) => send(`${server.url}/transcribe`, { body: long, headers: { 'x-session-id': `burst-${i}` } }));
     const answers = track(burst);
     // One runs and one waits; the other two are refused as soon as their upload is in.
-    await waitFor(() => server.services.queue.running === 1 && server.services.queue.queued === 1, 'one running and one queued');
+    // Running means inside whisper: the admitted request decodes its upload first (in slices, the
+    // loop's other work in between), so the queue counts it before the model does.
+    await waitFor(
+      () => server.services.queue.running === 1 && server.services.queue.queued === 1 && server.services.model.inflight === 1,
+      'one transcribing and one queued',
+    );
     await waitFor(() => answers.filter((a) => a !== null).length === 2, 'two answers');
     for (const answer of answers.filter((a) => a !== null)) {
       expect(answer).not.toBeInstanceOf(Error);
