@@ -1,5 +1,5 @@
 // Graceful shutdown under load: in-process (startServer + shutdown()) and as the operator sees it
-// (`talk2me serve` from dist/, SIGTERM): requests in flight complete, new connections are refused,
+// (`talk2me serve` from dist/ and `npm start`, SIGTERM): requests in flight complete, new connections are refused,
 // temp files are removed, the model is freed, and the process exits 0.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -92,19 +92,28 @@ describe('graceful shutdown in-process', () => {
 });
 
 describe('talk2me serve and SIGTERM', () => {
-  it('completes the request in flight, removes its upload and exits 0', async () => {
+  // `npm start` as the README says, and the command it runs. npm forwards SIGTERM to its script,
+  // which must therefore be the server itself (exec), not a shell that dies and leaves it running.
+  const npm = process.env.npm_execpath;
+  const commands: Array<[string, string[]]> = [
+    ['talk2me serve', [cli, 'serve']],
+    ['npm start', npm ? [npm, 'start', '--silent'] : []],
+  ];
+  it.each(commands)('%s completes the request in flight, removes its upload and exits 0', async (name, args) => {
     expect(existsSync(cli), `${cli} is missing: run npm run build`).toBe(true);
+    if (args.length === 0) expect.fail(`${name}: npm_execpath is not set; run the tests through npm test`);
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const uploadDir = join(root.path, 'uploads-child');
-    const child: ChildProcess = spawn(process.execPath, [cli, 'serve'], {
+    const uploadDir = join(root.path, `uploads-${name.replace(/\W/g, '-')}`);
+    const child: ChildProcess = spawn(process.execPath, args, {
+      cwd: join(import.meta.dirname, '..', '..'),
       env: {
         ...process.env,
         WHISPER_MODEL: root.model,
         HOST: '127.0.0.1',
         PORT: String(port),
         UPLOAD_DIR: uploadDir,
-        LOG_FILE: join(root.path, 'child.log'),
+        LOG_FILE: join(root.path, `${name.replace(/\W/g, '-')}.log`),
         MAX_CONCURRENCY: '1',
         WHISPER_THREADS: '2',
         WEB_ROOT: join(root.path, 'no-web-root'),
@@ -135,6 +144,8 @@ describe('talk2me serve and SIGTERM', () => {
       expect((answer as Answer).json().duration_s).toBe(20);
       expect(await readdir(uploadDir)).toEqual([]);
       expect(output).toContain('Shutting down');
+      // The server itself is gone, not only the process the signal went to.
+      expect(await refused(url)).toBe(true);
     } finally {
       clearTimeout(backstop);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
