@@ -3,10 +3,9 @@
 // of its whisper state's buffers (+37-65% measured, bench/RESULTS.md). The addon's spawnPiped uses
 // posix_spawn (CLONE_VM | CLONE_VFORK), which leaves this process's memory alone.
 //
-// What comes back behaves like the ChildProcess of spawn(file, args, { stdio: ['ignore', 'pipe',
-// 'pipe'] }) for the parts ffmpeg's caller uses: pid, stdout, stderr, exitCode, signalCode, kill(),
+// What comes back behaves like the ChildProcess of child_process.spawn(file, args, { stdio:
+// ['ignore', 'pipe', 'pipe'] }) for the parts ffmpeg's caller uses: pid, stdout, stderr, exitCode, signalCode, kill(),
 // and 'exit' / 'close' events (close once the process is reaped and both pipes are closed).
-import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import { constants } from 'node:os';
@@ -15,7 +14,7 @@ import type { Readable } from 'node:stream';
 import { loadBinding, type RawBinding } from './binding.js';
 
 export interface PipedChild extends EventEmitter {
-  readonly pid?: number | undefined;
+  readonly pid: number;
   readonly stdout: Readable;
   readonly stderr: Readable;
   readonly exitCode: number | null;
@@ -113,28 +112,11 @@ class SpawnedChild extends EventEmitter implements PipedChild {
 }
 
 /**
- * Starts `file` with `args`, stdin from /dev/null and stdout/stderr piped, without fork() when the
- * addon is built (else through child_process.spawn). Throws when the program cannot be started
- * (not found, not executable): there is no child to wait for then.
+ * Starts `file` with `args`, stdin from /dev/null and stdout/stderr piped, without fork(). Throws
+ * when the program cannot be started (not found, not executable): there is no child to wait for.
  */
 export function spawnPiped(file: string, args: readonly string[]): PipedChild {
-  let binding: RawBinding;
-  try {
-    binding = loadBinding();
-  } catch {
-    return spawnWithNode(file, args);
-  }
+  const binding = loadBinding();
   const started = binding.spawnPiped(file, [...args]);
   return new SpawnedChild(binding, started.pid, started.stdout, started.stderr);
-}
-
-function spawnWithNode(file: string, args: readonly string[]): PipedChild {
-  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
-  // child_process reports a missing program asynchronously; the contract here is a throw, so
-  // callers have one path for "cannot run". Node sets no pid in that case.
-  if (child.pid === undefined) {
-    child.once('error', () => undefined);
-    throw Object.assign(new Error(`spawn ${file}: the program could not be started`), { code: 'SPAWN_FAILED' });
-  }
-  return child;
 }
