@@ -16,7 +16,7 @@
  */
 import { readServerConfig } from '../src/http/config.js';
 import { startServer } from '../src/http/server.js';
-import type { ManagedModel, ModelLoader } from '../src/memory/model-host.js';
+import type { ManagedModel, ModelLoader } from '../src/model/host.js';
 import { WhisperModel } from '../src/native/index.js';
 
 export type ChildMessage = { type: 'listening'; url: string } | { type: 'failed'; message: string } | { type: 'settled'; gc: boolean; memory: NodeJS.MemoryUsage };

@@ -25,7 +25,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 
-import { DEFAULT_REMOVAL_CONCURRENCY, TempFileRegistry } from '../src/memory/temp-files.js';
+import { DEFAULT_REMOVAL_CONCURRENCY, TempFileRegistry } from '../src/memory/temp-files/index.js';
 
 const CHECK_GOAL_MS = 1;
 const DELAY_GOAL_MS = 5;

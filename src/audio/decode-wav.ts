@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
-import { clampToUnitRange } from './clamp.js';
+import { clampToUnitRange } from './resample.js';
 import { WHISPER_SAMPLE_RATE } from './constants.js';
 import { resolveMaxDurationS, tooLongError } from './duration-limit.js';
 import { abortedError, AudioDecodeError } from './errors.js';

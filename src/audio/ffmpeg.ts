@@ -1,7 +1,7 @@
 import { resolve as resolvePath } from 'node:path';
 
 import { spawnPiped, type PipedChild } from '../native/child-process.js';
-import { clampToUnitRange } from './clamp.js';
+import { clampToUnitRange } from './resample.js';
 import { WHISPER_SAMPLE_RATE } from './constants.js';
 import { resolveMaxDurationS, tooLongError } from './duration-limit.js';
 import { AudioDecodeError, abortedError } from './errors.js';

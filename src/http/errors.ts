@@ -1,7 +1,7 @@
 // Every error a client can cause becomes a 4xx (or 503 when we are full) with a JSON body
 // `{ error: { code, message } }`; anything else is a 500 whose details stay in the log.
 import { AudioDecodeError } from '../audio/index.js';
-import { SessionLimitError } from '../memory/sessions.js';
+import { SessionLimitError } from '../memory/sessions/index.js';
 import { WhisperError } from '../native/index.js';
 
 export class HttpError extends Error {

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 
 import { ProgressBar } from '../cli/progress-bar.js';
-import { installExitCleanup } from '../memory/exit-cleanup.js';
+import { installExitCleanup } from '../server/exit-cleanup.js';
 import { fetchModel } from '../model/fetch.js';
 import { buildApp } from './app.js';
 import { DEFAULT_MODEL_PATH, threadBudget, type ServerConfig } from './config.js';

@@ -1,10 +1,10 @@
 // Everything the server runs on, built from the configuration in one place and closed in reverse
 // order: temp file registry, sessions, the model host, the memory manager, the admission queue.
-import type { Logger } from '../logging/logger.js';
+import type { Logger } from '../shared/logger.js';
 import { MemoryManager } from '../memory/memory-manager.js';
-import { ModelHost, type ModelLoader } from '../memory/model-host.js';
-import { SessionManager } from '../memory/sessions.js';
-import { TempFileRegistry } from '../memory/temp-files.js';
+import { ModelHost, type ModelLoader } from '../model/host.js';
+import { SessionManager } from '../memory/sessions/index.js';
+import { TempFileRegistry } from '../memory/temp-files/index.js';
 import { AdmissionQueue } from './admission-queue.js';
 import { threadBudget, type ServerConfig } from './config.js';
 

@@ -10,7 +10,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
-import { newSessionId } from '../memory/sessions.js';
+import { newSessionId } from '../memory/sessions/index.js';
 
 export const SESSION_COOKIE = 'talk2me_session';
 export const SESSION_HEADER = 'x-session-id';

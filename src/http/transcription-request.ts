@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { AudioDecodeError, decodeAudioFile } from '../audio/index.js';
-import { sessionTag } from '../memory/sessions.js';
+import { sessionTag } from '../memory/sessions/index.js';
 import type { TranscribeOptions, Transcription } from '../native/index.js';
 import { HttpError } from './errors.js';
 import type { FormFields } from './form-fields.js';

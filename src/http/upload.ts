@@ -8,8 +8,8 @@ import { pipeline } from 'node:stream/promises';
 
 import type { FastifyRequest } from 'fastify';
 
-import type { AudioProcessingContext } from '../memory/audio-processing-context.js';
-import type { TempReservation } from '../memory/sessions.js';
+import type { AudioProcessingContext } from '../memory/temp-files/index.js';
+import type { TempReservation } from '../memory/sessions/index.js';
 import { HttpError } from './errors.js';
 
 export interface Upload {

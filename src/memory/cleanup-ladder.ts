@@ -7,10 +7,10 @@
 //               the model (in-flight work finishes on the old context).
 // Each rung is logged with before/after figures and its duration, and counted by the caller.
 import type { TrimReport } from '../native/index.js';
-import type { Logger } from '../logging/logger.js';
+import type { Logger } from '../shared/logger.js';
 import { GpuGrowthDetector, type GpuGrowthVerdict } from './gpu-growth.js';
 import { MB, sampleFigures, stateBytes, takeSample, toMb, type MemorySample } from './memory-sample.js';
-import type { ModelHost } from './model-host.js';
+import type { ModelHost } from '../model/host.js';
 import type { MemoryProbes } from './probes.js';
 import type { MemorySettings } from './settings.js';
 

@@ -1,11 +1,11 @@
 // The backend half of talk2me's memory management: a background check on a timer that measures
 // (RSS, heap, system memory, GPU, the model's own accounting), climbs the cleanup ladder as far as
 // the figures require, unloads an idle model, expires idle sessions, and reports it all.
-import { silentLogger, type Logger } from '../logging/logger.js';
-import { AudioProcessingContext, withMemoryManagement, type AudioProcessingOptions, type TempFileSource } from './audio-processing-context.js';
+import { silentLogger, type Logger } from '../shared/logger.js';
+import { AudioProcessingContext, withMemoryManagement, type AudioProcessingOptions, type TempFileSource } from './temp-files/index.js';
 import { CleanupLadder, type CleanupLevel, type LadderForce, type LadderRun, type SweepableFiles } from './cleanup-ladder.js';
 import { takeSample, toMb, type MemorySample } from './memory-sample.js';
-import type { ModelHost, ModelHostStats } from './model-host.js';
+import type { ModelHost, ModelHostStats } from '../model/host.js';
 import { realProbes, type MemoryProbes } from './probes.js';
 import type { MemorySettings } from './settings.js';
 

@@ -1,7 +1,7 @@
 // One reading of everything the memory manager watches, taken in one place so the ladder, the
 // stats and the logs all speak of the same figures.
 import type { ModelMemory } from '../native/index.js';
-import type { ModelHost } from './model-host.js';
+import type { ModelHost } from '../model/host.js';
 import type { GpuReading, MemoryProbes } from './probes.js';
 
 export interface MemorySample {

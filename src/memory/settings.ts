@@ -3,12 +3,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const TRIM_POLICIES = ['never', 'idle', 'always'] as const;
-/**
- * When to free whisper states after a transcription: never (keep them for the next request; the
- * ladder trims under pressure), idle (when nothing is running or queued), always (after each one).
- */
-export type TrimPolicy = (typeof TRIM_POLICIES)[number];
+import { TRIM_POLICIES, type TrimPolicy } from '../model/host.js';
 
 export interface MemorySettings {
   /** RSS above which the ladder trims, then reloads. */

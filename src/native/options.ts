@@ -2,7 +2,6 @@
 // names the option, what was expected and what was received.
 import { availableParallelism } from 'node:os';
 
-import type { RawModelOptions, RawTranscribeOptions } from './binding.js';
 import { WhisperError } from './errors.js';
 
 export interface LoadOptions {
@@ -80,7 +79,7 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
-export type CheckedLoadOptions = RawModelOptions & { threads: number; maxStates: number };
+export type CheckedLoadOptions = LoadOptions & { threads: number; maxStates: number };
 
 export function checkLoadOptions(options: unknown): CheckedLoadOptions {
   const o = plainObject('options', options);
@@ -99,9 +98,9 @@ export function checkLoadOptions(options: unknown): CheckedLoadOptions {
 
 const LANGUAGE = /^(auto|[a-z]{2,3}|haw)$/;
 
-export function checkTranscribeOptions(options: unknown): RawTranscribeOptions {
+export function checkTranscribeOptions(options: unknown): TranscribeOptions {
   const o = plainObject('options', options);
-  const checked: RawTranscribeOptions = {};
+  const checked: TranscribeOptions = {};
   if (o.language !== undefined) {
     if (typeof o.language !== 'string' || !LANGUAGE.test(o.language)) {
       throw invalidOption('language', 'a language code such as "en" or "auto"', o.language);

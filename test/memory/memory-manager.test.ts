@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { MemoryManager, type ManagedTempFiles } from '../../src/memory/memory-manager.js';
-import { ModelHost } from '../../src/memory/model-host.js';
+import { ModelHost } from '../../src/model/host.js';
 import type { MemoryProbes } from '../../src/memory/probes.js';
 import { defaultMemorySettings, type MemorySettings } from '../../src/memory/settings.js';
 import { syllableTones } from '../helpers/signals.js';

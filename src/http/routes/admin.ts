@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 
 import type { LadderRun } from '../../memory/cleanup-ladder.js';
 import { HttpError } from '../errors.js';
-import { requireToken } from '../plugins/admin-auth.js';
+import { requireToken } from '../token-guard.js';
 
 function asObject(body: unknown): Record<string, unknown> {
   if (body === undefined || body === null || body === '') return {};

@@ -1,7 +1,7 @@
 // GET /metrics in Prometheus' text format, behind a bearer token when METRICS_TOKEN is set.
 import type { FastifyInstance } from 'fastify';
 
-import { requireToken } from '../plugins/admin-auth.js';
+import { requireToken } from '../token-guard.js';
 
 export async function metricsRoutes(app: FastifyInstance, options: { token: string | null }): Promise<void> {
   app.get('/metrics', { ...(options.token && { preHandler: requireToken(options.token, 'authorization') }) }, async (_request, reply) => {

@@ -13,7 +13,7 @@ import { createLogger } from '../../../src/http/logger.js';
 import type { ReadinessState } from '../../../src/http/routes/health.js';
 import { startServer, type RunningServer } from '../../../src/http/server.js';
 import { createServices, type Services } from '../../../src/http/services.js';
-import { silentLogger } from '../../../src/logging/logger.js';
+import { silentLogger } from '../../../src/shared/logger.js';
 import { writeSyntheticModel } from '../../../src/model/synthetic.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 

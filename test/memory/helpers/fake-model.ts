@@ -1,7 +1,7 @@
 // A stand-in for WhisperModel whose memory figures a test sets: simulated GPU growth on a machine
 // without a GPU, a reload that fails on demand. It counts every lever pulled.
 import type { ModelMemory, RecreateReport, Transcription, TrimReport } from '../../../src/native/index.js';
-import type { ManagedModel } from '../../../src/memory/model-host.js';
+import type { ManagedModel } from '../../../src/model/host.js';
 
 const MB = 1024 * 1024;
 

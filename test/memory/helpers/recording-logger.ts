@@ -1,4 +1,4 @@
-import type { Logger } from '../../../src/logging/logger.js';
+import type { Logger } from '../../../src/shared/logger.js';
 
 export interface LoggedRecord {
   level: 'debug' | 'info' | 'warn' | 'error';

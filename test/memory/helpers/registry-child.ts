@@ -10,9 +10,9 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 
-import type { Logger } from '../../../src/logging/logger.js';
-import { installExitCleanup } from '../../../src/memory/exit-cleanup.js';
-import { TempFileRegistry } from '../../../src/memory/temp-files.js';
+import type { Logger } from '../../../src/shared/logger.js';
+import { installExitCleanup } from '../../../src/server/exit-cleanup.js';
+import { TempFileRegistry } from '../../../src/memory/temp-files/index.js';
 
 const [dir, mode] = process.argv.slice(2);
 if (dir === undefined || mode === undefined) throw new Error('usage: registry-child.ts DIR MODE');

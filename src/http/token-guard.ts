@@ -4,7 +4,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
-import { HttpError } from '../errors.js';
+import { HttpError } from './errors.js';
 
 // Hashing first gives both sides the same length, so timingSafeEqual never leaks the token's length.
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();

@@ -6,13 +6,13 @@ import { basename, dirname, join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { TempFileError, TempFileRegistry } from '../../src/memory/temp-files.js';
-import { ArrivalQueue } from '../../src/memory/temp-queue.js';
-import { tempDir } from '../helpers/temp-dir.js';
-import { recordingLogger } from './helpers/recording-logger.js';
-import { loggedLines, startRegistryChild } from './helpers/registry-child-process.js';
-import { deadPid, nameFor } from './helpers/temp-names.js';
-import { makeUnremovable } from './helpers/unremovable.js';
+import { TempFileError, TempFileRegistry } from '../../../src/memory/temp-files/index.js';
+import { ArrivalQueue } from '../../../src/memory/temp-files/arrival-queue.js';
+import { tempDir } from '../../helpers/temp-dir.js';
+import { recordingLogger } from '../helpers/recording-logger.js';
+import { loggedLines, startRegistryChild } from '../helpers/registry-child-process.js';
+import { deadPid, nameFor } from '../helpers/temp-names.js';
+import { makeUnremovable } from '../helpers/unremovable.js';
 
 let root: { path: string; remove: () => Promise<void> };
 let cases = 0;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import type { Logger } from '../../src/logging/logger.js';
+import type { Logger } from '../../../src/shared/logger.js';
 import {
   DEFAULT_SESSION_LIMITS,
   newSessionId,
@@ -9,7 +9,7 @@ import {
   SessionManager,
   type SessionManagerOptions,
   sessionTag,
-} from '../../src/memory/sessions.js';
+} from '../../../src/memory/sessions/index.js';
 
 const MINUTE = 60_000;
 

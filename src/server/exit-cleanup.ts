@@ -4,7 +4,7 @@
 // caught: the next process's start-up sweep removes what they leave.
 import { constants } from 'node:os';
 
-import { silentLogger, type Logger } from '../logging/logger.js';
+import { silentLogger, type Logger } from '../shared/logger.js';
 
 /** What exit cleanup removes: a TempFileRegistry, or anything that holds one. */
 export interface ExitCleanupTarget {

@@ -3,8 +3,14 @@
 // and unloads it after a stretch without work. The memory manager pulls its levers.
 import type { LoadOptions, ModelMemory, RecreateReport, TranscribeControl, TranscribeOptions, Transcription, TrimReport } from '../native/index.js';
 import { WhisperModel } from '../native/index.js';
-import { silentLogger, type Logger } from '../logging/logger.js';
-import type { TrimPolicy } from './settings.js';
+import { silentLogger, type Logger } from '../shared/logger.js';
+
+export const TRIM_POLICIES = ['never', 'idle', 'always'] as const;
+/**
+ * When to free whisper states after a transcription: never (keep them for the next request; the
+ * ladder trims under pressure), idle (when nothing is running or queued), always (after each one).
+ */
+export type TrimPolicy = (typeof TRIM_POLICIES)[number];
 
 /** What the host needs of a model: WhisperModel, or a stand-in in policy tests. */
 export interface ManagedModel {

@@ -4,8 +4,8 @@
 import { chmod, lstat, mkdir, realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
-import type { Logger } from '../logging/logger.js';
-import { TempFileError } from './temp-errors.js';
+import type { Logger } from '../../shared/logger.js';
+import { TempFileError } from './errors.js';
 
 export interface TempDirectory {
   /** Absolute, as configured: the paths the registry hands out start with it. */

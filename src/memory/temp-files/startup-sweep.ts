@@ -5,10 +5,9 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { runBounded } from './temp-bounded.js';
-import { parseTempName } from './temp-names.js';
-import { isProcessAlive } from './temp-process.js';
-import { removeFile } from './temp-removal.js';
+import { runBounded } from './bounded.js';
+import { parseTempName } from './names.js';
+import { removeFile } from './removal.js';
 
 export interface StartupSweepResult {
   removed: number;
@@ -61,4 +60,23 @@ export async function sweepDeadOwners(dir: string, prefix: string, options: Star
     }
   });
   return { removed, bytes, failed, keptLive, durationMs: performance.now() - started };
+}
+
+/**
+ * Whether a process with this pid exists, by sending it signal 0 (nothing is delivered): ESRCH
+ * means it is gone; EPERM means it exists but belongs to another user. Any other answer counts as
+ * alive, because a wrong "alive" only keeps a file until the next start, a wrong "dead" deletes a
+ * live process's upload.
+ */
+export function isProcessAlive(pid: number): boolean {
+  // pid 0 and negative pids address process groups: signalling them says nothing about one owner.
+  if (!Number.isSafeInteger(pid) || pid <= 0) {
+    throw new RangeError(`Expected a positive integer for pid but received ${String(pid)}`);
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }

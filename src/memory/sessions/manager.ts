@@ -1,17 +1,37 @@
-import { type Logger, silentLogger } from '../logging/logger.js';
-import { SESSION_ERROR_CODES, type SessionErrorCode, SessionLimitError } from './session-errors.js';
-import { invalidSessionIdError, isValidSessionId } from './session-id.js';
-import { resolveSessionLimits, type SessionLimits } from './session-limits.js';
-import { type ResourceRelease, type SessionInfo, SessionRecord } from './session-record.js';
-import { RequestLease } from './session-request-lease.js';
-import { assertByteCount, TempReservation } from './session-temp-reservation.js';
+import { type Logger, silentLogger } from '../../shared/logger.js';
+import { SESSION_ERROR_CODES, type SessionErrorCode, SessionLimitError } from './errors.js';
+import { invalidSessionIdError, isValidSessionId } from './id.js';
+import { resolveSessionLimits, type SessionLimits } from './limits.js';
+import { type ResourceRelease, type SessionInfo, SessionRecord } from './record.js';
+import { assertByteCount, TempReservation } from './temp-reservation.js';
 
-export { SESSION_ERROR_CODES, type SessionErrorCode, SessionLimitError } from './session-errors.js';
-export { assertValidSessionId, isValidSessionId, MAX_SESSION_ID_LENGTH, newSessionId, sessionTag } from './session-id.js';
-export { DEFAULT_SESSION_LIMITS, type SessionLimits } from './session-limits.js';
-export type { ResourceRelease, SessionInfo } from './session-record.js';
-export { RequestLease } from './session-request-lease.js';
-export { TempReservation } from './session-temp-reservation.js';
+/**
+ * One request counted against its session's concurrency limit. `end()` is idempotent, and
+ * `using lease = sessions.beginRequest(id)` ends it when the block exits, however it exits.
+ */
+export class RequestLease implements Disposable {
+  #onEnd: (() => void) | undefined;
+
+  /** @internal Made by SessionManager.beginRequest(). */
+  constructor(onEnd: () => void) {
+    this.#onEnd = onEnd;
+  }
+
+  get ended(): boolean {
+    return this.#onEnd === undefined;
+  }
+
+  end(): void {
+    const onEnd = this.#onEnd;
+    // Dropping the callback also drops its hold on the session record.
+    this.#onEnd = undefined;
+    onEnd?.();
+  }
+
+  [Symbol.dispose](): void {
+    this.end();
+  }
+}
 
 /** Why a session left: idle past the timeout (by expireIdle() or to make room), or close()/closeAll(). */
 export type SessionReleaseReason = 'expired' | 'closed';

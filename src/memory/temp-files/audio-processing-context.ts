@@ -5,9 +5,9 @@
 //   const wav = ctx.createTempPath('wav');
 //
 // The registry's sweep stays the backstop for work that never ends.
-import { silentLogger, type Logger } from '../logging/logger.js';
-import { TempFileError } from './temp-errors.js';
-import type { TempFileRegistry } from './temp-files.js';
+import { silentLogger, type Logger } from '../../shared/logger.js';
+import { TempFileError } from './errors.js';
+import type { TempFileRegistry } from './registry.js';
 
 /** The part of TempFileRegistry a context uses. */
 export type TempFileSource = Pick<TempFileRegistry, 'createPath' | 'register' | 'has' | 'remove'>;

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-import { SessionLimitError } from './session-errors.js';
+import { SessionLimitError } from './errors.js';
 
 /** Long enough for any sane token, short enough that a hostile header cannot make us hold much. */
 export const MAX_SESSION_ID_LENGTH = 128;

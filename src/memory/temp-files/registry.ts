@@ -6,18 +6,14 @@ import { lstatSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { silentLogger, type Logger } from '../logging/logger.js';
-import { runBounded } from './temp-bounded.js';
-import { prepareTempDirectory } from './temp-directory.js';
-import { TempFileError } from './temp-errors.js';
-import { assertTempPrefix, DEFAULT_TEMP_PREFIX, makeTempName, parseTempName } from './temp-names.js';
-import { ArrivalQueue } from './temp-queue.js';
-import { removeFile, removeFileSync, type RemovalOutcome } from './temp-removal.js';
-import { sweepDeadOwners, type StartupSweepResult } from './temp-startup-sweep.js';
-
-export { DEFAULT_TEMP_PREFIX, sanitiseExtension } from './temp-names.js';
-export { TempFileError, type TempFileErrorCode } from './temp-errors.js';
-export type { StartupSweepResult } from './temp-startup-sweep.js';
+import { silentLogger, type Logger } from '../../shared/logger.js';
+import { runBounded } from './bounded.js';
+import { prepareTempDirectory } from './directory.js';
+import { TempFileError } from './errors.js';
+import { assertTempPrefix, DEFAULT_TEMP_PREFIX, makeTempName, parseTempName } from './names.js';
+import { ArrivalQueue } from './arrival-queue.js';
+import { removeFile, removeFileSync, type RemovalOutcome } from './removal.js';
+import { sweepDeadOwners, type StartupSweepResult } from './startup-sweep.js';
 
 export interface TempFileRegistryOptions {
   /** UPLOAD_DIR: created (0700) if missing; must be a real directory of this user. */

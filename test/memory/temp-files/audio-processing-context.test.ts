@@ -5,11 +5,11 @@ import { dirname, join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { AudioProcessingContext, withMemoryManagement } from '../../src/memory/audio-processing-context.js';
-import { TempFileError, TempFileRegistry } from '../../src/memory/temp-files.js';
-import { tempDir } from '../helpers/temp-dir.js';
-import { recordingLogger } from './helpers/recording-logger.js';
-import { makeUnremovable } from './helpers/unremovable.js';
+import { AudioProcessingContext, withMemoryManagement } from '../../../src/memory/temp-files/index.js';
+import { TempFileError, TempFileRegistry } from '../../../src/memory/temp-files/index.js';
+import { tempDir } from '../../helpers/temp-dir.js';
+import { recordingLogger } from '../helpers/recording-logger.js';
+import { makeUnremovable } from '../helpers/unremovable.js';
 
 let root: { path: string; remove: () => Promise<void> };
 let cases = 0;

@@ -1,4 +1,4 @@
-import { sessionTag } from './session-id.js';
+import { sessionTag } from './id.js';
 
 /** What a session holds besides counters: something to release when the session goes (a temp file). */
 export type ResourceRelease = () => void | Promise<void>;
