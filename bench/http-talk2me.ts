@@ -14,8 +14,7 @@
  * --expose-gc, it answers { type: 'settle' } with a full garbage collection and { type: 'settled' },
  * so the parent can read the RSS the process retains, without the swing of V8's young generation.
  */
-import { readServerConfig } from '../src/http/config.js';
-import { startServer } from '../src/http/server.js';
+import { readServerConfig, startServer } from '../src/server/index.js';
 import type { ManagedModel, ModelLoader } from '../src/model/host.js';
 import { WhisperModel } from '../src/native/index.js';
 

@@ -39,7 +39,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
-import { defaultConcurrency, threadBudget } from '../src/http/config.js';
+import { defaultConcurrency, threadBudget } from '../src/server/index.js';
 import { writeSyntheticModel } from '../src/model/synthetic.js';
 import { syllableTones } from '../test/helpers/signals.js';
 import { pcm16Wav } from './http-audio.js';

@@ -4,8 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { buildApp } from '../../src/http/app.js';
-import { readServerConfig } from '../../src/http/config.js';
-import { createServices } from '../../src/http/services.js';
+import { createServices, readServerConfig } from '../../src/server/index.js';
 import { addressSessionId } from '../../src/http/session.js';
 import { sessionTag } from '../../src/memory/sessions/index.js';
 import { silentLogger } from '../../src/shared/logger.js';

@@ -1,9 +1,9 @@
-import { ALL_SETTINGS, flagOf, MEMORY_SETTINGS, readServerConfig, SERVER_SETTINGS, type SettingSpec } from '../../http/config.js';
-import { startServer } from '../../http/server.js';
+import { ALL_SETTINGS, flagOf, MEMORY_SETTINGS, readServerConfig, SERVER_SETTINGS, startServer, type SettingSpec } from '../../server/index.js';
 import { CliUsageError, parseCommand, type Command } from '../args.js';
+import { ProgressBar } from '../progress-bar.js';
 
 const table = (specs: SettingSpec[]): string =>
-  specs.map((s) => `  --${flagOf(s.env).padEnd(32)}${s.env.padEnd(32)}${s.help} (default: ${s.default || 'unset'})`).join('\n');
+  specs.map((s) => `  --${flagOf(s.env).padEnd(32)}${s.env.padEnd(32)}${s.help} (default: ${s.shown})`).join('\n');
 
 const usage = `Usage: talk2me serve [options]
 
@@ -36,7 +36,7 @@ export const serveCommand: Command = {
       if (value !== undefined) flags[s.env] = value;
     }
     const config = readServerConfig(process.env, flags);
-    const server = await startServer(config, { handleSignals: true });
+    const server = await startServer(config, { handleSignals: true, download: (file) => new ProgressBar({ label: file }) });
     // Runs until a signal: the exit cleanup handler shuts the server down and exits 0.
     io.signal.addEventListener('abort', () => void server.shutdown('interrupted'), { once: true });
     await new Promise(() => undefined);

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 
-import { closeServices, type Services } from '../services.js';
+import type { Services } from '../services.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,7 +19,7 @@ export interface ServicesPluginOptions {
 export const servicesPlugin = fp(
   async (app: FastifyInstance, options: ServicesPluginOptions) => {
     app.decorate('services', options.services);
-    if (options.closeOnExit !== false) app.addHook('onClose', async () => closeServices(options.services));
+    if (options.closeOnExit !== false) app.addHook('onClose', async () => options.services.close());
   },
   { name: 'talk2me-services' },
 );

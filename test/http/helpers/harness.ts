@@ -8,11 +8,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 
 import { buildApp } from '../../../src/http/app.js';
-import { readServerConfig, type ServerConfig } from '../../../src/http/config.js';
-import { createLogger } from '../../../src/http/logger.js';
+import type { ServerConfig } from '../../../src/http/config.js';
+import { createLogger, createServices, readServerConfig, startServer, type RunningServer } from '../../../src/server/index.js';
 import type { ReadinessState } from '../../../src/http/routes/health.js';
-import { startServer, type RunningServer } from '../../../src/http/server.js';
-import { createServices, type Services } from '../../../src/http/services.js';
+import type { Services } from '../../../src/http/services.js';
 import { silentLogger } from '../../../src/shared/logger.js';
 import { writeSyntheticModel } from '../../../src/model/synthetic.js';
 import { tempDir } from '../../helpers/temp-dir.js';

@@ -1,4 +1,4 @@
-// Starts test/memory/helpers/registry-child.ts in its own Node process (through tsx) and follows it.
+// Starts test/memory/helpers/registry-child.ts (a registry with exit cleanup installed) in its own Node process (through tsx) and follows it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 

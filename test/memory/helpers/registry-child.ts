@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 
 import type { Logger } from '../../../src/shared/logger.js';
-import { installExitCleanup } from '../../../src/server/exit-cleanup.js';
+import { installExitCleanup } from '../../../src/server/index.js';
 import { TempFileRegistry } from '../../../src/memory/temp-files/index.js';
 
 const [dir, mode] = process.argv.slice(2);

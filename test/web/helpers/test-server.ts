@@ -6,8 +6,7 @@ import { join } from 'node:path';
 
 import pino from 'pino';
 
-import { readServerConfig } from '../../../src/http/config.js';
-import { startServer, type RunningServer } from '../../../src/http/server.js';
+import { readServerConfig, startServer, type RunningServer } from '../../../src/server/index.js';
 import { writeSyntheticModel } from '../../../src/model/synthetic.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';

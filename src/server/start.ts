@@ -1,20 +1,22 @@
-// `talk2me serve`: the model, the memory manager and the HTTP API in one process, with a graceful
-// shutdown on SIGTERM/SIGINT (stop accepting, finish in-flight work within SHUTDOWN_TIMEOUT_S,
-// remove temp files, free the model, exit 0).
+// The composition root of `talk2me serve`: makes sure the model file is there, builds the services
+// and the HTTP app from them, listens, and shuts down gracefully on SIGTERM/SIGINT (stop
+// accepting, finish in-flight work within SHUTDOWN_TIMEOUT_S, remove temp files, free the model,
+// exit 0).
 import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 
 import type { FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 
-import { ProgressBar } from '../cli/progress-bar.js';
-import { installExitCleanup } from '../server/exit-cleanup.js';
-import { fetchModel } from '../model/fetch.js';
-import { buildApp } from './app.js';
-import { DEFAULT_MODEL_PATH, threadBudget, type ServerConfig } from './config.js';
+import { buildApp } from '../http/app.js';
+import type { ServerConfig } from '../http/config.js';
+import type { ReadinessState } from '../http/routes/health.js';
+import type { Services } from '../http/services.js';
+import { fetchModel, type FetchProgress } from '../model/fetch.js';
+import { installExitCleanup } from './exit-cleanup.js';
 import { createLogger } from './logger.js';
-import type { ReadinessState } from './routes/health.js';
-import { closeServices, createServices, type ServiceOverrides, type Services } from './services.js';
+import { createServices, type ServiceOverrides } from './services.js';
+import { DEFAULT_MODEL_PATH, threadBudget } from './settings.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -25,28 +27,38 @@ export interface RunningServer {
   shutdown(reason: string): Promise<void>;
 }
 
+/** How a first-run model download is shown (the CLI passes its progress bar). */
+export interface DownloadReporter {
+  onProgress(progress: FetchProgress): void;
+  finish(message: string): void;
+  fail(message: string): void;
+}
+
 export interface StartOptions extends ServiceOverrides {
   logger?: PinoLogger;
   /** Install SIGINT/SIGTERM handlers that shut down and exit (the CLI does; tests do not). */
   handleSignals?: boolean;
+  /** Shows the download of a missing default model; without it the download is only logged. */
+  download?: (file: string) => DownloadReporter;
 }
 
 /** Makes sure the model file exists: the default one is downloaded on first run. */
-export async function ensureModel(config: ServerConfig, logger: PinoLogger): Promise<void> {
+export async function ensureModel(config: ServerConfig, logger: PinoLogger, download?: StartOptions['download']): Promise<void> {
   if (existsSync(config.modelPath)) return;
-  if (!config.modelFetch || config.modelPath !== DEFAULT_MODEL_PATH) {
+  if (config.modelPath !== DEFAULT_MODEL_PATH) {
     throw new Error(`The model ${config.modelPath} does not exist. Download one with \`npx talk2me model fetch tiny.en\` and set WHISPER_MODEL.`);
   }
   const name = basename(config.modelPath).replace(/^ggml-/, '').replace(/\.bin$/, '');
   logger.info({ model: name }, `The model ${config.modelPath} is missing: downloading ggml-${name}.bin`);
-  const bar = new ProgressBar({ label: `ggml-${name}.bin` });
+  const reporter = download?.(`ggml-${name}.bin`);
   try {
-    await fetchModel(name, { dir: dirname(config.modelPath), onProgress: bar.onProgress });
-    bar.finish(`${config.modelPath}: downloaded`);
+    await fetchModel(name, { dir: dirname(config.modelPath), ...(reporter && { onProgress: (p: FetchProgress) => reporter.onProgress(p) }) });
+    reporter?.finish(`${config.modelPath}: downloaded`);
   } catch (err) {
-    bar.fail(err instanceof Error ? err.message : String(err));
+    const message = err instanceof Error ? err.message : String(err);
+    reporter?.fail(message);
     throw new Error(
-      `Could not download ${config.modelPath} (${err instanceof Error ? err.message : String(err)}). ` +
+      `Could not download ${config.modelPath} (${message}). ` +
         'When offline, copy a model there, or point WHISPER_MODEL at one (`npx talk2me model synth` writes a synthetic one for smoke tests).',
     );
   }
@@ -55,7 +67,7 @@ export async function ensureModel(config: ServerConfig, logger: PinoLogger): Pro
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, file: config.logFile });
   if (!config.adminToken) logger.warn('ADMIN_TOKEN is not set: the /admin routes are disabled and answer 404');
-  await ensureModel(config, logger);
+  await ensureModel(config, logger, options.download);
   const services = await createServices(config, logger, options);
   const readiness: ReadinessState = { shuttingDown: false };
   let app: FastifyInstance;
@@ -64,7 +76,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     app = await buildApp({ services, logger, readiness });
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
-    await closeServices(services).catch(() => undefined);
+    await services.close().catch(() => undefined);
     throw err;
   }
   services.memory.start();

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { clip } from './helpers/audio.js';
-import { send, type Answer } from './helpers/client.js';
-import { listen, makeRoot, waitFor, type Root } from './helpers/harness.js';
-import { form } from './helpers/multipart.js';
+import { clip } from '../http/helpers/audio.js';
+import { send, type Answer } from '../http/helpers/client.js';
+import { listen, makeRoot, waitFor, type Root } from '../http/helpers/harness.js';
+import { form } from '../http/helpers/multipart.js';
 
 const cli = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 

@@ -1,0 +1,49 @@
+// Everything the server runs on, built from the configuration in one place and closed in reverse
+// order: temp file registry, sessions, the model host, the memory manager, the admission queue.
+import { AdmissionQueue } from '../http/admission-queue.js';
+import type { ServerConfig } from '../http/config.js';
+import type { Services } from '../http/services.js';
+import { MemoryManager } from '../memory/memory-manager.js';
+import { SessionManager } from '../memory/sessions/index.js';
+import { TempFileRegistry } from '../memory/temp-files/index.js';
+import { ModelHost, type ModelLoader } from '../model/host.js';
+import type { Logger } from '../shared/logger.js';
+import { threadBudget } from './settings.js';
+
+export interface ServiceOverrides {
+  /** A stand-in model loader (tests). */
+  loader?: ModelLoader;
+}
+
+export async function createServices(config: ServerConfig, logger: Logger, overrides: ServiceOverrides = {}): Promise<Services> {
+  const m = config.memory;
+  const files = await TempFileRegistry.open({ dir: m.uploadDir, logger });
+  const sessions = new SessionManager({
+    maxConcurrentPerSession: m.sessionMaxConcurrent,
+    maxTempBytesPerSession: m.sessionMaxTempMb * 1024 * 1024,
+    maxSessions: m.sessionMax,
+    idleTimeoutMs: m.sessionIdleTimeoutS * 1000,
+    logger,
+  });
+  const model = new ModelHost({
+    path: config.modelPath,
+    loadOptions: { threads: config.whisperThreads ?? threadBudget(), maxStates: config.maxConcurrency },
+    trimPolicy: m.trimAfterTranscription,
+    idleUnloadMs: m.modelIdleUnloadS * 1000,
+    logger,
+    ...(overrides.loader && { loader: overrides.loader }),
+  });
+  const memory = new MemoryManager({ settings: m, model, files, sessions, logger });
+  const queue = new AdmissionQueue({
+    concurrency: config.maxConcurrency,
+    maxQueue: config.maxQueue,
+    ...(config.whisperThreads === null ? { threadBudget: threadBudget() } : { threadsPerTranscription: config.whisperThreads }),
+  });
+  const close = async (): Promise<void> => {
+    await memory.close();
+    await sessions.closeAll();
+    await model.dispose();
+    await files.close();
+  };
+  return { config, files, sessions, model, memory, queue, close };
+}

@@ -1,0 +1,233 @@
+// Every setting of `talk2me serve`, once: its variable, its help line, its default and how its value
+// is read. Parsing (readServerConfig), `talk2me serve --help` and the README's table test all read
+// this table; each setting is an environment variable and a flag (the flag wins).
+import { isIP } from 'node:net';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import type { ServerConfig, TrustProxy } from '../http/config.js';
+import type { MemorySettings } from '../memory/settings.js';
+import { TRIM_POLICIES } from '../model/host.js';
+import { invalidValue, Talk2meError } from '../shared/errors.js';
+
+export class SettingsError extends Talk2meError<'INVALID_SETTING'> {
+  constructor(message: string) {
+    super('INVALID_SETTING', message);
+  }
+}
+
+/** How one setting is read: `raw` is the variable's or the flag's text, undefined when not given. */
+export interface SettingSpec<T = unknown> {
+  env: string;
+  help: string;
+  /** The default as --help and the README show it. */
+  shown: string;
+  parse(raw: string | undefined): T;
+}
+
+/** The flag of a setting: HOST → --host, MAX_UPLOAD_MB → --max-upload-mb. */
+export function flagOf(env: string): string {
+  return env.toLowerCase().replace(/_/g, '-');
+}
+
+const label = (env: string): string => `${env} (--${flagOf(env)})`;
+const given = (raw: string | undefined): raw is string => raw !== undefined && raw.trim() !== '';
+const refuse = (env: string, expected: string, raw: string): SettingsError => new SettingsError(invalidValue(label(env), expected, raw));
+
+type Value<T> = T | (() => T);
+const valueOf = <T>(value: Value<T>): T => (typeof value === 'function' ? (value as () => T)() : value);
+
+// The kinds of value a setting takes. Each returns the part of a spec that reads the value; the
+// table adds the variable's name and help.
+type Reader<T> = (env: string) => Pick<SettingSpec<T>, 'shown' | 'parse'>;
+
+function numberIn(min: number, max: number, fallback: Value<number>, options: { integer?: boolean; shown?: string } = {}): Reader<number> {
+  const integer = options.integer ?? true;
+  return (env) => ({
+    shown: options.shown ?? String(valueOf(fallback)),
+    parse(raw) {
+      if (!given(raw)) return valueOf(fallback);
+      const n = Number(raw);
+      if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+        throw refuse(env, `${integer ? 'an integer' : 'a number'} between ${min} and ${max}`, raw);
+      }
+      return n;
+    },
+  });
+}
+
+function text(fallback: Value<string>, shown?: string): Reader<string> {
+  return () => ({ shown: shown ?? valueOf(fallback), parse: (raw) => (given(raw) ? raw.trim() : valueOf(fallback)) });
+}
+
+/** A secret or other text that is off when empty; kept as given (spaces included). */
+function optionalText(check?: (env: string, raw: string) => void): Reader<string | null> {
+  return (env) => ({
+    shown: 'unset',
+    parse(raw) {
+      if (raw === undefined || raw.length === 0) return null;
+      check?.(env, raw);
+      return raw;
+    },
+  });
+}
+
+function oneOf<T extends string>(values: readonly T[], fallback: T): Reader<T> {
+  return (env) => ({
+    shown: fallback,
+    parse(raw) {
+      if (!given(raw)) return fallback;
+      const value = raw.trim();
+      if (!(values as readonly string[]).includes(value)) throw refuse(env, values.join(', '), raw);
+      return value as T;
+    },
+  });
+}
+
+function flag(fallback: boolean): Reader<boolean> {
+  return (env) => ({
+    shown: String(fallback),
+    parse(raw) {
+      if (!given(raw)) return fallback;
+      const value = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+      if (['0', 'false', 'no', 'off'].includes(value)) return false;
+      throw refuse(env, 'true or false', raw);
+    },
+  });
+}
+
+// A CIDR or plain address, as Fastify (proxy-addr) takes them; checked here so a typo is a
+// settings error naming the variable rather than a throw from deep inside Fastify.
+function isAddressOrCidr(value: string): boolean {
+  const [address, bits, ...rest] = value.split('/');
+  if (rest.length > 0 || !address || isIP(address) === 0) return false;
+  if (bits === undefined) return true;
+  const max = isIP(address) === 4 ? 32 : 128;
+  return /^\d+$/.test(bits) && Number(bits) <= max;
+}
+
+const trustProxy: Reader<TrustProxy> = (env) => ({
+  shown: 'false',
+  parse(raw) {
+    const value = raw?.trim() ?? '';
+    if (value === '' || value === 'false' || value === '0') return false;
+    if (value === 'true') return true;
+    if (/^\d+$/.test(value)) return numberIn(1, 32, 0)(env).parse(value);
+    const addresses = value.split(',').map((part) => part.trim());
+    if (addresses.some((part) => !isAddressOrCidr(part))) throw refuse(env, 'true, false, a hop count or comma-separated IP addresses/CIDRs', value);
+    return addresses;
+  },
+});
+
+const threadsOrShared: Reader<number | null> = (env) => ({
+  shown: 'shared',
+  parse: (raw) => (given(raw) ? numberIn(1, 256, 1)(env).parse(raw) : null),
+});
+
+function adminTokenLongEnough(env: string, raw: string): void {
+  if (raw.length < 16) throw new SettingsError(`Expected ${env} to be at least 16 characters: a short token can be guessed`);
+}
+
+/**
+ * Whisper states (transcriptions at once): one per core, up to 4. Threads are not fixed by
+ * default: the admission queue gives a lone transcription every core and shares them out when
+ * several start together (the measurements behind both are in bench/RESULTS.md, bench:http).
+ */
+export function defaultConcurrency(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(4, cores));
+}
+
+/** The threads all transcriptions share when WHISPER_THREADS is not set. */
+export function threadBudget(cores = availableParallelism()): number {
+  return Math.max(1, cores);
+}
+
+export const DEFAULT_MODEL_PATH = join('models', 'ggml-tiny.en.bin');
+
+export function defaultUploadDir(): string {
+  return join(tmpdir(), 'talk2me-uploads');
+}
+
+type Table<T> = { [K in keyof T]: { env: string; help: string; read: Reader<T[K]> } };
+type ServerFields = Omit<ServerConfig, 'memory'>;
+
+const SERVER: Table<ServerFields> = {
+  host: { env: 'HOST', help: 'address to listen on', read: text('127.0.0.1') },
+  port: { env: 'PORT', help: 'port to listen on', read: numberIn(0, 65535, 5005) },
+  modelPath: { env: 'WHISPER_MODEL', help: 'whisper.cpp ggml model; the default is downloaded on first run', read: text(DEFAULT_MODEL_PATH) },
+  logFile: { env: 'LOG_FILE', help: 'log file (pino JSON lines), besides stdout', read: text(join('logs', 'talk2me.log')) },
+  logLevel: { env: 'LOG_LEVEL', help: 'trace, debug, info, warn, error', read: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info') },
+  whisperThreads: { env: 'WHISPER_THREADS', help: 'threads per transcription; unset: a lone one gets every core, several share them', read: threadsOrShared },
+  maxConcurrency: { env: 'MAX_CONCURRENCY', help: 'transcriptions in parallel (whisper states)', read: numberIn(1, 64, () => defaultConcurrency(), { shown: 'min(4, cores)' }) },
+  maxQueue: { env: 'MAX_QUEUE', help: 'transcriptions waiting before 503', read: numberIn(0, 10_000, 16) },
+  maxUploadMb: { env: 'MAX_UPLOAD_MB', help: 'largest upload (413 above)', read: numberIn(1, 4096, 25) },
+  maxAudioS: { env: 'MAX_AUDIO_S', help: 'longest audio (413 above)', read: numberIn(1, 4 * 3600, 1800) },
+  requestTimeoutS: { env: 'REQUEST_TIMEOUT_S', help: 'a transcription request is cut off after this (504)', read: numberIn(1, 86_400, 300) },
+  shutdownTimeoutS: { env: 'SHUTDOWN_TIMEOUT_S', help: 'how long shutdown waits for in-flight work', read: numberIn(0, 3600, 30) },
+  adminToken: { env: 'ADMIN_TOKEN', help: 'token for /admin/* (X-Admin-Token); unset: admin routes answer 404', read: optionalText(adminTokenLongEnough) },
+  metricsToken: { env: 'METRICS_TOKEN', help: 'bearer token for /metrics; unset: open', read: optionalText() },
+  trustProxy: {
+    env: 'TRUST_PROXY',
+    help: 'behind a reverse proxy: its addresses/CIDRs (comma-separated), a hop count or true; the client address then comes from X-Forwarded-For',
+    read: trustProxy,
+  },
+  webRoot: { env: 'WEB_ROOT', help: 'directory of the browser client served at /', read: text(join('web', 'dist')) },
+};
+
+const MEMORY: Table<MemorySettings> = {
+  memoryThresholdMb: { env: 'MEMORY_THRESHOLD_MB', help: 'RSS above which memory is trimmed, then the model reloaded', read: numberIn(64, 1 << 24, 4096, { integer: false }) },
+  gpuMemoryThresholdMb: { env: 'GPU_MEMORY_THRESHOLD_MB', help: 'GPU memory in use above which the same happens', read: numberIn(64, 1 << 24, 2048, { integer: false }) },
+  cleanupIntervalS: { env: 'CLEANUP_INTERVAL_S', help: 'seconds between memory checks', read: numberIn(1, 86_400, 30, { integer: false }) },
+  statsLogIntervalS: { env: 'STATS_LOG_INTERVAL_S', help: 'seconds between "Memory stats" log lines', read: numberIn(1, 86_400, 300, { integer: false }) },
+  tempFileMaxAgeS: { env: 'TEMP_FILE_MAX_AGE_S', help: 'temp uploads older than this are removed', read: numberIn(1, 7 * 86_400, 300, { integer: false }) },
+  tempFileMaxAgeAggressiveS: { env: 'TEMP_FILE_MAX_AGE_AGGRESSIVE_S', help: 'the same under memory pressure', read: numberIn(1, 7 * 86_400, 60, { integer: false }) },
+  modelReloadMinIntervalS: { env: 'MODEL_RELOAD_MIN_INTERVAL_S', help: 'least time between automatic model reloads', read: numberIn(0, 7 * 86_400, 300, { integer: false }) },
+  modelIdleUnloadS: { env: 'MODEL_IDLE_UNLOAD_S', help: 'unload the model after this long without work; 0 never', read: numberIn(0, 30 * 86_400, 0, { integer: false }) },
+  trimAfterTranscription: { env: 'TRIM_AFTER_TRANSCRIPTION', help: 'free whisper states after a transcription: never, idle, always', read: oneOf(TRIM_POLICIES, 'never') },
+  gpuGrowthMb: { env: 'GPU_GROWTH_MB', help: 'GPU growth above the post-load baseline that counts as fragmentation', read: numberIn(1, 1 << 24, 256, { integer: false }) },
+  gpuGrowthChecks: { env: 'GPU_GROWTH_CHECKS', help: 'checks in a row of such growth before a reload', read: numberIn(1, 1000, 3) },
+  uploadDir: { env: 'UPLOAD_DIR', help: 'where uploads are staged (owned by talk2me)', read: text(defaultUploadDir, '$TMPDIR/talk2me-uploads') },
+  sessionMaxConcurrent: { env: 'SESSION_MAX_CONCURRENT', help: 'concurrent requests per session (429 above)', read: numberIn(1, 1000, 2) },
+  sessionMaxTempMb: { env: 'SESSION_MAX_TEMP_MB', help: 'upload bytes in flight per session', read: numberIn(1, 1 << 20, 100, { integer: false }) },
+  sessionMax: { env: 'SESSION_MAX', help: 'sessions at once', read: numberIn(1, 1_000_000, 1000) },
+  sessionIdleTimeoutS: { env: 'SESSION_IDLE_TIMEOUT_S', help: 'a session idle this long is released', read: numberIn(1, 30 * 86_400, 1800, { integer: false }) },
+  debugMemory: { env: 'DEBUG_MEMORY', help: 'log every memory check', read: flag(false) },
+};
+
+function specs<T>(table: Table<T>): Array<SettingSpec & { key: keyof T }> {
+  return (Object.keys(table) as Array<keyof T>).map((key) => {
+    const { env, help, read } = table[key];
+    return { key, env, help, ...read(env) };
+  });
+}
+
+export const SERVER_SETTINGS = specs(SERVER);
+export const MEMORY_SETTINGS = specs(MEMORY);
+export const ALL_SETTINGS: readonly SettingSpec[] = [...SERVER_SETTINGS, ...MEMORY_SETTINGS];
+
+function readTable<T>(table: ReadonlyArray<SettingSpec & { key: keyof T }>, env: NodeJS.ProcessEnv): T {
+  return Object.fromEntries(table.map((spec) => [spec.key, spec.parse(env[spec.env])])) as T;
+}
+
+/** The memory manager's settings from the environment; a bad value is a SettingsError naming it. */
+export function readMemorySettings(env: NodeJS.ProcessEnv = process.env): MemorySettings {
+  const settings = readTable<MemorySettings>(MEMORY_SETTINGS, env);
+  if (settings.tempFileMaxAgeAggressiveS > settings.tempFileMaxAgeS) {
+    throw new SettingsError(
+      `Expected TEMP_FILE_MAX_AGE_AGGRESSIVE_S (${settings.tempFileMaxAgeAggressiveS}) to be at most TEMP_FILE_MAX_AGE_S (${settings.tempFileMaxAgeS})`,
+    );
+  }
+  return settings;
+}
+
+/** The documented defaults (no environment). */
+export function defaultMemorySettings(): MemorySettings {
+  return readMemorySettings({});
+}
+
+/** Reads the configuration from the environment, with `flags` (setting name → value) taking precedence. */
+export function readServerConfig(env: NodeJS.ProcessEnv = process.env, flags: Record<string, string> = {}): ServerConfig {
+  const merged: NodeJS.ProcessEnv = { ...env, ...flags };
+  return { ...readTable<ServerFields>(SERVER_SETTINGS, merged), memory: readMemorySettings(merged) };
+}
