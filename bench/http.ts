@@ -44,10 +44,11 @@ import { writeSyntheticModel } from '../src/model/synthetic.js';
 import { syllableTones } from '../test/helpers/signals.js';
 import { pcm16Wav } from './http-audio.js';
 import { getText, multipartRequest, runClients, send, type Outcome, type PreparedRequest } from './http-client.js';
-import { fdKinds, linearFit, machineBusyMs, openFds, processCpuMs, rssBytes } from './http-procfs.js';
+import { fdKinds, machineBusyMs, openFds, processCpuMs, rssBytes } from './http-procfs.js';
 import { startTalk2me, startWhisperServer, type RunningPeer } from './http-servers.js';
 import { soakKinds, soakSchedule } from './http-soak.js';
 import { buildPeers, comparePeerBuild, describeComparison } from './peers.js';
+import { f0, f1, f2, f3, linearFit, median, range } from './stats.js';
 
 const GOALS = { latency: 1.05, throughput: 1.3, rssMbPer1000: 1 } as const;
 /** Other processes' CPU during one latency iteration (three requests, ~2 s) before it counts as disturbed. */
@@ -92,17 +93,6 @@ const log = (line = ''): void => {
 const progress = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-const range = (xs: readonly number[], digits = 3): string => `${Math.min(...xs).toFixed(digits)}..${Math.max(...xs).toFixed(digits)}`;
-const f0 = (x: number): string => x.toFixed(0);
-const f1 = (x: number): string => x.toFixed(1);
-const f2 = (x: number): string => x.toFixed(2);
-const f3 = (x: number): string => x.toFixed(3);
 const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
 const verdict = (met: boolean): string => (met ? 'MET' : 'MISSED');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
