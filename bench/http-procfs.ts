@@ -1,7 +1,7 @@
 /**
  * What bench/http.ts reads about a process and the machine from /proc (Linux): resident memory,
- * open file descriptors, CPU time, and the machine's total busy time (to tell how much CPU other
- * people's jobs took while we measured).
+ * open file descriptors, CPU time, and the machine's total busy time, from which OtherCpu tells how
+ * much CPU other people's jobs took while we measured.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
@@ -55,3 +55,34 @@ export function machineBusyMs(): number {
   return [0, 1, 2, 5, 6, 7].reduce((sum, i) => sum + (columns[i] ?? 0), 0) * TICK_MS;
 }
 
+/** CPU that processes other than ours used between two readings. */
+export class OtherCpu {
+  #busy = 0;
+  #ours = 0;
+  constructor(private readonly pids: () => number[]) {
+    this.reset();
+  }
+
+  #oursNow(): number {
+    const self = process.cpuUsage();
+    let ms = (self.user + self.system) / 1000;
+    for (const pid of this.pids()) {
+      try {
+        ms += processCpuMs(pid);
+      } catch {
+        // gone
+      }
+    }
+    return ms;
+  }
+
+  reset(): void {
+    this.#busy = machineBusyMs();
+    this.#ours = this.#oursNow();
+  }
+
+  /** Others' CPU time (ms) since the last reset. */
+  read(): number {
+    return Math.max(0, machineBusyMs() - this.#busy - (this.#oursNow() - this.#ours));
+  }
+}
