@@ -1,7 +1,7 @@
 /**
  * What bench/http.ts reads about a process and the machine from /proc (Linux): resident memory,
- * open file descriptors, CPU time, and the machine's total busy time (to tell how much CPU other
- * people's jobs took while we measured). Plus the least-squares slope used for RSS growth.
+ * open file descriptors, CPU time, and the machine's total busy time, from which OtherCpu tells how
+ * much CPU other people's jobs took while we measured.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
@@ -55,40 +55,34 @@ export function machineBusyMs(): number {
   return [0, 1, 2, 5, 6, 7].reduce((sum, i) => sum + (columns[i] ?? 0), 0) * TICK_MS;
 }
 
-export interface LinearFit {
-  slope: number;
-  intercept: number;
-  /** How much of the variation a line explains. */
-  r2: number;
-  /** Standard error of the slope (NaN with fewer than 3 points). */
-  slopeError: number;
-}
+/** CPU that processes other than ours used between two readings. */
+export class OtherCpu {
+  #busy = 0;
+  #ours = 0;
+  constructor(private readonly pids: () => number[]) {
+    this.reset();
+  }
 
-/** Least-squares line of y over x. */
-export function linearFit(xs: readonly number[], ys: readonly number[]): LinearFit {
-  const n = Math.min(xs.length, ys.length);
-  if (n < 2) return { slope: 0, intercept: ys[0] ?? 0, r2: 0, slopeError: Number.NaN };
-  let sx = 0;
-  let sy = 0;
-  for (let i = 0; i < n; i++) {
-    sx += xs[i] as number;
-    sy += ys[i] as number;
+  #oursNow(): number {
+    const self = process.cpuUsage();
+    let ms = (self.user + self.system) / 1000;
+    for (const pid of this.pids()) {
+      try {
+        ms += processCpuMs(pid);
+      } catch {
+        // gone
+      }
+    }
+    return ms;
   }
-  const mx = sx / n;
-  const my = sy / n;
-  let sxx = 0;
-  let sxy = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    const dx = (xs[i] as number) - mx;
-    const dy = (ys[i] as number) - my;
-    sxx += dx * dx;
-    sxy += dx * dy;
-    syy += dy * dy;
+
+  reset(): void {
+    this.#busy = machineBusyMs();
+    this.#ours = this.#oursNow();
   }
-  const slope = sxx === 0 ? 0 : sxy / sxx;
-  const r2 = sxx === 0 || syy === 0 ? 0 : (sxy * sxy) / (sxx * syy);
-  // Residual sum of squares = syy - slope * sxy; its variance over n - 2 degrees of freedom.
-  const slopeError = n > 2 && sxx > 0 ? Math.sqrt(Math.max(0, syy - slope * sxy) / (n - 2) / sxx) : Number.NaN;
-  return { slope, intercept: my - slope * mx, r2, slopeError };
+
+  /** Others' CPU time (ms) since the last reset. */
+  read(): number {
+    return Math.max(0, machineBusyMs() - this.#busy - (this.#oursNow() - this.#ours));
+  }
 }

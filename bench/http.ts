@@ -44,10 +44,12 @@ import { writeSyntheticModel } from '../src/model/synthetic.js';
 import { syllableTones } from '../test/helpers/signals.js';
 import { pcm16Wav } from './http-audio.js';
 import { getText, multipartRequest, runClients, send, type Outcome, type PreparedRequest } from './http-client.js';
-import { fdKinds, linearFit, machineBusyMs, openFds, processCpuMs, rssBytes } from './http-procfs.js';
+import { fdKinds, openFds, OtherCpu, processCpuMs, rssBytes } from './http-procfs.js';
+import { describeRss, mb, mbPer1000, RssSampler, rssSamples, type RssSeries } from './http-rss.js';
 import { startTalk2me, startWhisperServer, type RunningPeer } from './http-servers.js';
 import { soakKinds, soakSchedule } from './http-soak.js';
 import { buildPeers, comparePeerBuild, describeComparison } from './peers.js';
+import { f0, f1, f2, f3, median, range } from './stats.js';
 
 const GOALS = { latency: 1.05, throughput: 1.3, rssMbPer1000: 1 } as const;
 /** Other processes' CPU during one latency iteration (three requests, ~2 s) before it counts as disturbed. */
@@ -92,18 +94,6 @@ const log = (line = ''): void => {
 const progress = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-const range = (xs: readonly number[], digits = 3): string => `${Math.min(...xs).toFixed(digits)}..${Math.max(...xs).toFixed(digits)}`;
-const f0 = (x: number): string => x.toFixed(0);
-const f1 = (x: number): string => x.toFixed(1);
-const f2 = (x: number): string => x.toFixed(2);
-const f3 = (x: number): string => x.toFixed(3);
-const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
 const verdict = (met: boolean): string => (met ? 'MET' : 'MISSED');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -116,38 +106,6 @@ function positiveInt(name: string, text: string | undefined): number {
 function rotate<T>(items: readonly T[], by: number): T[] {
   const k = by % items.length;
   return [...items.slice(k), ...items.slice(0, k)];
-}
-
-/** CPU that processes other than ours used between two readings. */
-class OtherCpu {
-  #busy = 0;
-  #ours = 0;
-  constructor(private readonly pids: () => number[]) {
-    this.reset();
-  }
-
-  #oursNow(): number {
-    const self = process.cpuUsage();
-    let ms = (self.user + self.system) / 1000;
-    for (const pid of this.pids()) {
-      try {
-        ms += processCpuMs(pid);
-      } catch {
-        // gone
-      }
-    }
-    return ms;
-  }
-
-  reset(): void {
-    this.#busy = machineBusyMs();
-    this.#ours = this.#oursNow();
-  }
-
-  /** Others' CPU time (ms) since the last reset. */
-  read(): number {
-    return Math.max(0, machineBusyMs() - this.#busy - (this.#oursNow() - this.#ours));
-  }
 }
 
 /** The transcript text of a 200 answer, from either server's JSON. */
@@ -261,32 +219,6 @@ async function measureThroughput(servers: readonly Server[], requests: number, c
 // ---------------------------------------------------------------------------------------------
 // Part 2: RSS growth and the soak, mini model
 
-interface RssSeries {
-  label: string;
-  requests: number[];
-  rss: number[];
-  bytesPerRequest: number;
-  r2: number;
-  /** Standard error of the slope: the samples' scatter decides how small a growth the run can see. */
-  bytesPerRequestError: number;
-  /** The slope over the second half of the samples alone: growth that goes on, not settling. */
-  secondHalfBytesPerRequest: number;
-}
-
-function rssSeries(label: string, requests: number[], rss: number[]): RssSeries {
-  const fit = linearFit(requests, rss);
-  const half = Math.floor(requests.length / 2);
-  const late = linearFit(requests.slice(half), rss.slice(half));
-  return { label, requests, rss, bytesPerRequest: fit.slope, r2: fit.r2, bytesPerRequestError: fit.slopeError, secondHalfBytesPerRequest: late.slope };
-}
-
-const mbPer1000 = (bytesPerRequest: number): number => (bytesPerRequest * 1000) / 1024 / 1024;
-
-/** Every sample, in MB, so the shape (steady growth, a step, a plateau) can be seen. */
-function rssSamples(series: RssSeries): string {
-  return `${series.label}, samples (MB, every ${series.requests[1] ?? 0} requests): ${series.rss.map((b) => mb(b)).join(' ')}`;
-}
-
 /**
  * The RSS goal against a slope and its uncertainty: MET when the slope plus two standard errors is
  * within the goal, MISSED when the slope minus two is above it, otherwise the run could not tell.
@@ -297,69 +229,6 @@ function rssVerdict(series: RssSeries): string {
   const goal = GOALS.rssMbPer1000;
   const outcome = slope + margin <= goal ? 'MET' : slope - margin > goal ? 'MISSED' : slope <= goal ? 'MET (within noise: not resolved)' : 'MISSED (within noise: not resolved)';
   return `${f3(slope)} ± ${f3(margin)} MB (goal <= ${goal} MB: ${outcome})`;
-}
-
-function describeRss(series: RssSeries): string {
-  const first = series.rss[0] ?? 0;
-  const last = series.rss[series.rss.length - 1] ?? 0;
-  return (
-    `${series.label}: RSS ${mb(first)} -> ${mb(last)} MB (min ${mb(Math.min(...series.rss))}, max ${mb(Math.max(...series.rss))}) over ` +
-    `${series.requests[series.requests.length - 1] ?? 0} requests, ${series.rss.length} samples; slope ${f2(series.bytesPerRequest / 1024)} KB/request = ` +
-    `${f3(mbPer1000(series.bytesPerRequest))} ± ${f3(2 * mbPer1000(series.bytesPerRequestError))} (2 SE) MB per 1000 requests (r² ${f2(series.r2)}); second half alone ${f3(mbPer1000(series.secondHalfBytesPerRequest))} MB per 1000`
-  );
-}
-
-/**
- * RSS samples of one server: VmRSS as read, and for talk2me also VmRSS right after a full garbage
- * collection (V8's young generation alone swings talk2me's RSS by 10-30 MB from one sample to the
- * next, which buries a growth of a few KB per request; after a GC what is left is what the process
- * keeps). whisper-server has no garbage collector: both series are the same reading.
- */
-class RssSampler {
-  readonly requests: number[] = [];
-  readonly raw: number[] = [];
-  readonly settled: number[] = [];
-  /** talk2me: V8's heap in use and memory outside it (Buffers, ArrayBuffers), after the GC. */
-  readonly heapUsed: number[] = [];
-  readonly external: number[] = [];
-  constructor(private readonly server: Server) {}
-
-  async sample(requestsSoFar: number): Promise<void> {
-    const raw = rssBytes(this.server.pid);
-    let settled = raw;
-    if (this.server.settle) {
-      const memory = await this.server.settle();
-      settled = rssBytes(this.server.pid);
-      this.heapUsed.push(memory.heapUsed);
-      this.external.push(memory.external);
-    }
-    this.requests.push(requestsSoFar);
-    this.raw.push(raw);
-    this.settled.push(settled);
-  }
-
-  /** What a GC'd talk2me holds in JavaScript, so RSS growth can be told apart from JS heap growth. */
-  describeHeap(): string | null {
-    if (this.heapUsed.length < 2) return null;
-    const heap = linearFit(this.requests, this.heapUsed);
-    const external = linearFit(this.requests, this.external);
-    const ends = (xs: number[]): string => `${mb(xs[0] ?? 0)} -> ${mb(xs[xs.length - 1] ?? 0)} MB`;
-    return (
-      `${this.server.label}, after a full GC: V8 heap used ${ends(this.heapUsed)}, ${f2(heap.slope / 1024)} KB/request (r² ${f2(heap.r2)}); ` +
-      `external (Buffers, ArrayBuffers) ${ends(this.external)}, ${f2(external.slope / 1024)} KB/request (r² ${f2(external.r2)})`
-    );
-  }
-
-  get done(): number {
-    return this.requests[this.requests.length - 1] ?? 0;
-  }
-
-  series(): { raw: RssSeries; settled: RssSeries } {
-    return {
-      raw: rssSeries(`${this.server.label}, VmRSS`, this.requests, this.raw),
-      settled: rssSeries(`${this.server.label}, VmRSS after a full GC`, this.requests, this.settled),
-    };
-  }
 }
 
 interface RssGrowth {
@@ -496,9 +365,26 @@ async function soak(server: Server, uploadDir: string, count: number, warmUp: nu
 }
 
 // ---------------------------------------------------------------------------------------------
-// Main
+// The run: options, temp dir, models and clips, talk2me's configurations
 
-async function main(): Promise<void> {
+interface Options {
+  pairs: number;
+  throughputRequests: number;
+  throughputRounds: number;
+  clients: number;
+  threads: number;
+  /** Length of part 1's clip. */
+  seconds: number;
+  rssRequests: number;
+  rssBatch: number;
+  rssWarmup: number;
+  soakRequests: number;
+  soakWarmup: number;
+  seed: number;
+  keepTemp: boolean;
+}
+
+function parseOptions(): Options {
   const { values: args } = parseArgs({
     options: {
       pairs: { type: 'string', default: '15' },
@@ -516,225 +402,387 @@ async function main(): Promise<void> {
       'keep-temp': { type: 'boolean', default: false },
     },
   });
-  const pairs = positiveInt('pairs', args.pairs);
-  const throughputRequests = positiveInt('throughput-requests', args['throughput-requests']);
-  const throughputRounds = positiveInt('throughput-rounds', args['throughput-rounds']);
-  const clients = positiveInt('clients', args.clients);
-  const threads = positiveInt('threads', args.threads);
-  const seconds = positiveInt('seconds', args.seconds);
-  const rssRequests = positiveInt('rss-requests', args['rss-requests']);
-  const rssBatch = positiveInt('rss-batch', args['rss-batch']);
-  const warmRequests = positiveInt('rss-warmup', args['rss-warmup']);
-  const soakRequests = positiveInt('soak-requests', args['soak-requests']);
-  const soakWarmup = positiveInt('soak-warmup', args['soak-warmup']);
-  const seed = positiveInt('seed', args.seed);
+  return {
+    pairs: positiveInt('pairs', args.pairs),
+    throughputRequests: positiveInt('throughput-requests', args['throughput-requests']),
+    throughputRounds: positiveInt('throughput-rounds', args['throughput-rounds']),
+    clients: positiveInt('clients', args.clients),
+    threads: positiveInt('threads', args.threads),
+    seconds: positiveInt('seconds', args.seconds),
+    rssRequests: positiveInt('rss-requests', args['rss-requests']),
+    rssBatch: positiveInt('rss-batch', args['rss-batch']),
+    rssWarmup: positiveInt('rss-warmup', args['rss-warmup']),
+    soakRequests: positiveInt('soak-requests', args['soak-requests']),
+    soakWarmup: positiveInt('soak-warmup', args['soak-warmup']),
+    seed: positiveInt('seed', args.seed),
+    keepTemp: Boolean(args['keep-temp']),
+  };
+}
 
+/** The run's temp dir and the servers it started: neither may outlive it, Ctrl-C included. */
+class BenchRun {
+  readonly #running: RunningPeer[] = [];
+  /** CPU used by other people's processes, not this one's nor our servers'. */
+  readonly other = new OtherCpu(() => this.#running.map((s) => s.pid));
+
+  private constructor(
+    readonly options: Options,
+    readonly dir: string,
+    /** whisper-server's binary. */
+    readonly whisperServer: string,
+  ) {}
+
+  static async open(options: Options, whisperServer: string): Promise<BenchRun> {
+    const run = new BenchRun(options, await mkdtemp(join(tmpdir(), 'talk2me-bench-http-')), whisperServer);
+    // Ctrl-C or a kill: stop the servers (they would outlive this process) and remove the temp dir.
+    const onSignal = (signal: NodeJS.Signals): void => {
+      progress(`${signal}: stopping the servers`);
+      void run
+        .stopAll()
+        .then(() => (options.keepTemp ? undefined : rm(run.dir, { recursive: true, force: true })))
+        .finally(() => process.exit(130));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    return run;
+  }
+
+  /** Remembers a started server, so that stopAll() stops it. */
+  track<T extends RunningPeer>(peer: T): T {
+    this.#running.push(peer);
+    return peer;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.#running.splice(0).map((s) => s.stop()));
+  }
+
+  /** Stops what still runs and removes the temp dir, unless --keep-temp. */
+  async close(): Promise<void> {
+    await this.stopAll();
+    if (this.options.keepTemp) log(`(kept ${this.dir})`);
+    else await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The models and the clips, written once for the whole run. */
+interface Inputs {
+  tinyPath: string;
+  tinyBytes: number;
+  miniPath: string;
+  miniBytes: number;
+  /** Part 1's clip, --seconds long. */
+  clip: Buffer;
+  /** Part 2's 1 s clip. */
+  shortClip: Buffer;
+  /** A clip over the soak server's upload limit. */
+  oversized: Buffer;
+}
+
+async function writeInputs(dir: string, seconds: number): Promise<Inputs> {
+  const tinyPath = join(dir, 'tiny-synthetic.bin');
+  const miniPath = join(dir, 'mini-synthetic.bin');
+  const tiny = await writeSyntheticModel(tinyPath, { dims: 'tiny' });
+  const mini = await writeSyntheticModel(miniPath, { dims: 'mini' });
+  const clip = pcm16Wav(syllableTones(seconds));
+  const shortClip = pcm16Wav(syllableTones(1));
+  const oversized = pcm16Wav(syllableTones(40)); // 1.28 MB: over the soak server's MAX_UPLOAD_MB=1
+  await writeFile(join(dir, 'clip.wav'), clip);
+  return { tinyPath, tinyBytes: tiny.bytes, miniPath, miniBytes: mini.bytes, clip, shortClip, oversized };
+}
+
+/** How a talk2me server shares the threads; threads null: MAX_CONCURRENCY states sharing the cores. */
+interface Talk2meConfig {
+  concurrency: number;
+  threads: number | null;
+}
+
+interface Talk2meConfigs {
+  /** MC=1 with all the threads, MC=2 with half each, the defaults. */
+  all: Talk2meConfig[];
+  defaults: Talk2meConfig;
+}
+
+/**
+ * Two fixed splits of the threads, and the defaults: MAX_CONCURRENCY states sharing the cores
+ * (threads: null), a lone request getting all of them.
+ */
+function talk2meConfigs(cores: number, threads: number): Talk2meConfigs {
+  const defaults: Talk2meConfig = { concurrency: defaultConcurrency(cores), threads: null };
+  return {
+    all: [{ concurrency: 1, threads }, { concurrency: 2, threads: Math.max(1, Math.floor(threads / 2)) }, defaults],
+    defaults,
+  };
+}
+
+const talk2meLabel = (c: Talk2meConfig): string => (c.threads === null ? `talk2me MC=${c.concurrency} shared` : `talk2me MC=${c.concurrency} WT=${c.threads}`);
+
+function talk2meSettings(dir: string, name: string, model: string, c: Talk2meConfig, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    WHISPER_MODEL: model,
+    MAX_CONCURRENCY: String(c.concurrency),
+    ...(c.threads !== null && { WHISPER_THREADS: String(c.threads) }),
+    LOG_FILE: join(dir, `${name}.pino.log`),
+    UPLOAD_DIR: join(dir, `uploads-${name}`),
+    WEB_ROOT: join(dir, 'no-web-root'),
+    ...extra,
+  };
+}
+
+function printHeader(run: BenchRun, cores: number, defaults: Talk2meConfig, buildLines: readonly string[]): void {
+  const { threads } = run.options;
+  log('# bench:http — talk2me server vs whisper-server');
+  log();
+  log(`date:        ${new Date().toISOString()}`);
+  log(`machine:     ${cpus()[0]?.model ?? '?'}, ${cores} cores, ${f0(totalmem() / 1024 ** 3)} GB; node ${process.version}`);
+  for (const line of buildLines) log(`build:       ${line}`);
+  log(`talk2me:     defaults on this machine: MAX_CONCURRENCY=${defaults.concurrency}, WHISPER_THREADS unset: ${threadBudget(cores)} threads shared (a lone request gets all, requests starting together split them)${threadBudget(cores) === threads ? '' : ` — NOT the ${threads} threads whisper-server gets`}; started as bench/http-talk2me.ts --no-fallback (startServer(readServerConfig(env)) in a child process)`);
+  log(`decoding:    both: greedy, best_of 1, beam 1, temperature 0, no temperature fallback, segment timestamps on, no token timestamps, language en, flash attention on, no context between requests`);
+  log(`             talk2me: POST /transcribe, fields ${TALK2ME_FIELDS.map(([k, v]) => `${k}=${v}`).join(' ')}; its model wrapped to pass temperatureIncrement 0 (the rest are WhisperModel's defaults)`);
+  log(`             whisper-server: ${[run.whisperServer, '--host 127.0.0.1 --port N -m MODEL -t T', ...WHISPER_SERVER_DECODING_ARGS].join(' ')}; POST /inference, fields ${WHISPER_SERVER_FIELDS.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  log(`client:      this process (no model), one TCP connection per request, X-Session-Id per client`);
+  log();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Part 1 as run and reported
+
+interface Part1 {
+  /** The servers, talk2me's configurations first, whisper-server last. */
+  labels: string[];
+  latency: LatencyResult;
+  throughput: ThroughputRun[];
+  /** talk2me's requests/s over whisper-server's, round by round, by talk2me configuration. */
+  throughputRatios: Map<string, number[]>;
+}
+
+async function runPart1(run: BenchRun, inputs: Inputs, configs: readonly Talk2meConfig[]): Promise<Part1> {
+  const { servers, reference } = await startPart1Servers(run, inputs, configs);
+  log(`## Part 1: latency and throughput (synthetic tiny.en ${f1(inputs.tinyBytes / 1e6)} MB, ${run.options.seconds} s clip, ${f0(inputs.clip.length / 1024)} KB WAV)`);
+  log();
+  const rssStart = await warmUpAndCompareTexts(servers, run.options.clients);
+  const latency = await reportLatency(run, servers, reference);
+  const { throughput, throughputRatios } = await reportThroughput(run, servers, reference);
+  log(`- RSS after part 1: ${servers.map((s) => `${s.label} ${mb(rssStart.get(s.label) as number)} -> ${mb(rssBytes(s.pid))} MB`).join('; ')}`);
+  log();
+  await run.stopAll();
+  return { labels: servers.map((s) => s.label), latency, throughput, throughputRatios };
+}
+
+/** talk2me in each configuration, then whisper-server (the reference), on the tiny.en model. */
+async function startPart1Servers(run: BenchRun, inputs: Inputs, configs: readonly Talk2meConfig[]): Promise<{ servers: Server[]; reference: Server }> {
+  const { threads } = run.options;
+  const request = {
+    talk2me: multipartRequest('good', '/transcribe', TALK2ME_FIELDS, [{ name: 'audio', filename: 'clip.wav', contentType: 'audio/wav', data: inputs.clip }]),
+    whisper: multipartRequest('good', '/inference', WHISPER_SERVER_FIELDS, [{ name: 'file', filename: 'clip.wav', contentType: 'audio/wav', data: inputs.clip }]),
+  };
+  progress('starting the tiny.en servers');
+  const servers: Server[] = [];
+  for (const c of configs) {
+    const name = `tiny-mc${c.concurrency}-wt${c.threads ?? 'shared'}`;
+    const peer = run.track(await startTalk2me({ label: talk2meLabel(c), settings: talk2meSettings(run.dir, name, inputs.tinyPath, c), noFallback: true, logFile: join(run.dir, `${name}.out`) }));
+    servers.push({ ...peer, request: request.talk2me, kind: 'talk2me' });
+  }
+  const ws = run.track(
+    await startWhisperServer({ label: `whisper-server -t ${threads}`, binary: run.whisperServer, model: inputs.tinyPath, threads, decodingArgs: WHISPER_SERVER_DECODING_ARGS, logFile: join(run.dir, 'tiny-whisper-server.out') }),
+  );
+  const reference: Server = { ...ws, request: request.whisper, kind: 'whisper-server' };
+  servers.push(reference);
+  return { servers, reference };
+}
+
+/** Warms each server up and prints the texts they answer; returns each one's RSS after its warm-up. */
+async function warmUpAndCompareTexts(servers: readonly Server[], clients: number): Promise<Map<string, number>> {
+  progress('warming up');
+  const texts = new Map<string, Set<string>>();
+  for (const server of servers) {
+    const outcomes = await warmUp(server, clients, 1);
+    texts.set(server.label, new Set(outcomes.map((o) => answerText(o) ?? '?')));
+  }
+  const rssStart = new Map(servers.map((s) => [s.label, rssBytes(s.pid)]));
+  log(`warm-up: ${clients} concurrent + 1 single request per server; texts: ${[...texts].map(([l, t]) => `${l} ${JSON.stringify([...t])}`).join('; ')}`);
+  const allTexts = new Set([...texts.values()].flatMap((t) => [...t]));
+  log(`texts ${allTexts.size === 1 ? 'MATCH' : 'DIFFER'} across servers`);
+  log();
+  return rssStart;
+}
+
+async function reportLatency(run: BenchRun, servers: readonly Server[], reference: Server): Promise<LatencyResult> {
+  const { pairs } = run.options;
+  progress('single-request latency');
+  log(`### Single-request latency: ${pairs} iterations, one request to each server per iteration, order rotated`);
+  log();
+  const latency = await measureLatency(servers, reference, pairs, run.other);
+  log();
+  for (const server of servers) log(`- ${server.label}: median ${f1(latency.medians.get(server.label) as number)} ms`);
+  for (const [label, rs] of latency.ratios) log(`- ${label} / ${reference.label}: median of per-iteration ratios ${f3(median(rs))} (range ${range(rs)})`);
+  if (latency.disturbed > 0) log(`WARNING: in ${latency.disturbed} of ${pairs} iterations other processes used more than ${OTHER_CPU_LIMIT_MS} ms of CPU: disturbed`);
+  log();
+  return latency;
+}
+
+/** requests/s of each round on one server. */
+const requestsPerS = (runs: readonly ThroughputRun[], label: string): number[] => runs.filter((r) => r.label === label).map((r) => r.requestsPerS);
+
+async function reportThroughput(run: BenchRun, servers: readonly Server[], reference: Server): Promise<Pick<Part1, 'throughput' | 'throughputRatios'>> {
+  const { clients, throughputRequests, throughputRounds } = run.options;
+  progress('throughput');
+  log(`### Throughput: ${clients} concurrent clients, ${throughputRequests} requests per run, ${throughputRounds} round(s), server order rotated`);
+  log();
+  const throughput = await measureThroughput(servers, throughputRequests, clients, throughputRounds, run.other);
+  log();
+  const throughputRatios = new Map<string, number[]>();
+  for (const server of servers.filter((s) => s !== reference)) {
+    const mine = requestsPerS(throughput, server.label);
+    const theirs = requestsPerS(throughput, reference.label);
+    throughputRatios.set(server.label, mine.map((x, i) => x / (theirs[i] as number)));
+  }
+  for (const server of servers) log(`- ${server.label}: median ${f3(median(requestsPerS(throughput, server.label)))} requests/s`);
+  for (const [label, rs] of throughputRatios) log(`- ${label} / ${reference.label}: requests/s ratio, median over rounds ${f3(median(rs))} (range ${range(rs)})`);
+  return { throughput, throughputRatios };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Part 2 as run and reported
+
+interface Part2 {
+  /** talk2me first, then whisper-server. */
+  growth: RssGrowth[];
+  soak: SoakResult;
+}
+
+async function runPart2(run: BenchRun, inputs: Inputs, defaults: Talk2meConfig): Promise<Part2> {
+  const soakUploadDir = join(run.dir, 'uploads-mini');
+  const servers = await startPart2Servers(run, inputs, defaults, soakUploadDir);
+  log(`## Part 2: RSS growth and soak (synthetic mini model ${f1(inputs.miniBytes / 1e6)} MB, 1 s clip, ${f0(inputs.shortClip.length / 1024)} KB WAV; talk2me also MAX_UPLOAD_MB=1)`);
+  log();
+  await warmUpForRss(servers, run.options);
+  const growth = await reportRssGrowth(run, servers);
+  const soakResult = await reportSoak(run, servers[0] as Server, soakUploadDir, inputs);
+  await run.stopAll();
+  return { growth, soak: soakResult };
+}
+
+/** talk2me with its defaults (and MAX_UPLOAD_MB=1, for the soak), then whisper-server, on the mini model. */
+async function startPart2Servers(run: BenchRun, inputs: Inputs, defaults: Talk2meConfig, uploadDir: string): Promise<Server[]> {
+  const { threads } = run.options;
+  progress('starting the mini servers');
+  const talk2me = run.track(
+    await startTalk2me({
+      label: `${talk2meLabel(defaults)} (mini)`,
+      settings: { ...talk2meSettings(run.dir, 'mini', inputs.miniPath, defaults), UPLOAD_DIR: uploadDir, MAX_UPLOAD_MB: '1' },
+      noFallback: true,
+      logFile: join(run.dir, 'mini-talk2me.out'),
+    }),
+  );
+  const ws = run.track(
+    await startWhisperServer({ label: `whisper-server -t ${threads} (mini)`, binary: run.whisperServer, model: inputs.miniPath, threads, decodingArgs: WHISPER_SERVER_DECODING_ARGS, logFile: join(run.dir, 'mini-whisper-server.out') }),
+  );
+  return [
+    { ...talk2me, kind: 'talk2me', request: multipartRequest('good', '/transcribe', TALK2ME_FIELDS, [{ name: 'audio', filename: 'clip.wav', contentType: 'audio/wav', data: inputs.shortClip }]) },
+    { ...ws, kind: 'whisper-server', request: multipartRequest('good', '/inference', WHISPER_SERVER_FIELDS, [{ name: 'file', filename: 'clip.wav', contentType: 'audio/wav', data: inputs.shortClip }]) },
+  ];
+}
+
+/**
+ * Alternating batches like the measurement itself: a server left idle for the minute the other
+ * one warms up hands memory back (V8 shrinks its heap when idle) and regrows it at once,
+ * which would show up as a step at the start of the series.
+ */
+async function warmUpForRss(servers: readonly Server[], { rssWarmup, rssBatch, clients }: Options): Promise<void> {
+  progress('RSS growth: warm-up');
+  for (let done = 0; done < rssWarmup; done += rssBatch) {
+    for (const server of servers) {
+      const n = Math.min(rssBatch, rssWarmup - done);
+      const run = await runClients(server.url, Array.from({ length: n }, () => server.request), clients, sessionOf('rss'));
+      requireOk(`RSS warm-up of ${server.label}`, run.outcomes);
+    }
+  }
+}
+
+async function reportRssGrowth(run: BenchRun, servers: readonly Server[]): Promise<RssGrowth[]> {
+  const { rssWarmup, rssRequests, rssBatch, clients } = run.options;
+  progress('RSS growth');
+  log(`### RSS growth: ${rssWarmup} warm-up requests, then ${rssRequests} per server, in batches of ${rssBatch} (${clients} clients), servers alternating batch by batch, VmRSS after each measured batch`);
+  log();
+  run.other.reset();
+  const startedAt = performance.now();
+  const growth = await measureRssGrowth(servers, rssRequests, rssBatch, clients);
+  for (const g of growth) {
+    log(`- ${describeRss(g.raw)}`);
+    if (g.server.settle) log(`- ${describeRss(g.settled)}`);
+    if (g.heap) log(`- ${g.heap}`);
+    log(`- ${rssSamples(g.server.settle ? g.settled : g.raw)}`);
+  }
+  log(`- wall ${f1((performance.now() - startedAt) / 1000)} s, other CPU ${f0(run.other.read())} ms`);
+  log();
+  return growth;
+}
+
+async function reportSoak(run: BenchRun, server: Server, uploadDir: string, inputs: Inputs): Promise<SoakResult> {
+  const { soakRequests, soakWarmup, clients, seed } = run.options;
+  progress('soak');
+  log(`### Soak: ${soakRequests} mixed requests against ${server.label}, ${clients} clients`);
+  log();
+  await mkdir(uploadDir, { recursive: true });
+  const result = await soak(server, uploadDir, soakRequests, soakWarmup, clients, seed, soakKinds({ clip: inputs.shortClip, oversized: inputs.oversized }, seed), run.other);
+  log();
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Summary
+
+function printSummary({ threads, clients, rssRequests }: Options, configs: Talk2meConfigs, part1: Part1, part2: Part2): void {
+  const { latency, throughputRatios } = part1;
+  const rpsOf = (label: string): number[] => requestsPerS(part1.throughput, label);
+  const talk2meLabels = configs.all.map(talk2meLabel);
+  const [mc1, mc2] = talk2meLabels as [string, string];
+  const defaultLabel = talk2meLabel(configs.defaults);
+  const latencyRatio = median(latency.ratios.get(mc1) ?? []);
+  const defaultLatencyRatio = median(latency.ratios.get(defaultLabel) ?? []);
+  const throughputRatio = median(throughputRatios.get(defaultLabel) ?? []);
+  const t2mGrowth = part2.growth[0] as RssGrowth;
+  const wsGrowth = part2.growth[1] as RssGrowth;
+  const perThousand = (s: RssSeries): number => mbPer1000(s.bytesPerRequest);
+  const soakResult = part2.soak;
+  const fdGrowth = soakResult.fdsAfter - soakResult.fdsBefore;
+  log('## Summary');
+  log();
+  log(`1. single-request latency, ${mc1} / whisper-server -t ${threads} (same threads): ${f3(latencyRatio)}, goal <= ${GOALS.latency}: ${verdict(latencyRatio <= GOALS.latency)}`);
+  log(`   ${defaultLabel} (talk2me's defaults here) / whisper-server: ${f3(defaultLatencyRatio)}, goal <= ${GOALS.latency}: ${verdict(defaultLatencyRatio <= GOALS.latency)}`);
+  log(`   ${mc2} / whisper-server: ${f3(median(latency.ratios.get(mc2) ?? []))}; medians ${part1.labels.map((label) => `${label} ${f0(latency.medians.get(label) as number)} ms`).join(', ')}`);
+  log(`2. throughput, ${clients} clients, ${defaultLabel} (talk2me's defaults here) / whisper-server -t ${threads}: ${f3(throughputRatio)}, goal >= ${GOALS.throughput}: ${verdict(throughputRatio >= GOALS.throughput)}`);
+  for (const [label, rs] of throughputRatios) if (label !== defaultLabel) log(`   ${label} / whisper-server: ${f3(median(rs))}`);
+  log(`   requests/s: ${part1.labels.map((label) => `${label} ${f3(median(rpsOf(label)))}`).join(', ')}`);
+  const best = (score: (label: string) => number): string => talk2meLabels.reduce((a, b) => (score(b) > score(a) ? b : a));
+  log(`   talk2me settings: single request fastest with ${best((l) => -(latency.medians.get(l) as number))}; ${clients}-client throughput highest with ${best((l) => median(rpsOf(l)))}`);
+  log(`3. RSS growth per 1000 requests after warm-up (mini model, 1 s clip, ${rssRequests} requests, slope ± 2 standard errors): talk2me after a full GC ${rssVerdict(t2mGrowth.settled)}, as read ${rssVerdict(t2mGrowth.raw)}; whisper-server ${f3(perThousand(wsGrowth.raw))} MB`);
+  log(`4. soak of ${soakResult.requests} mixed requests: answers other than expected ${soakResult.unexpected}; 5xx ${soakResult.fiveXx} (goal 0: ${verdict(soakResult.fiveXx === 0)}); temp files left ${soakResult.tempFilesLeft} (goal 0: ${verdict(soakResult.tempFilesLeft === 0)}); fds ${soakResult.fdsBefore} -> ${soakResult.fdsAfter} (${fdGrowth >= 0 ? '+' : ''}${fdGrowth}: ${verdict(fdGrowth <= 0)})`);
+  log(`   RSS per 1000 requests: after a full GC ${rssVerdict(soakResult.rssSettled)}, as read ${rssVerdict(soakResult.rss)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<void> {
+  const options = parseOptions();
   const started = performance.now();
   const peers = await buildPeers({ log: progress });
   if (!peers.server) throw new Error('whisper-server was not built');
   const buildLines = describeComparison(comparePeerBuild());
-
-  const dir = await mkdtemp(join(tmpdir(), 'talk2me-bench-http-'));
-  const running: RunningPeer[] = [];
-  const stopAll = async (): Promise<void> => {
-    await Promise.all(running.splice(0).map((s) => s.stop()));
-  };
-  const other = new OtherCpu(() => running.map((s) => s.pid));
-  // Ctrl-C or a kill: stop the servers (they would outlive this process) and remove the temp dir.
-  const onSignal = (signal: NodeJS.Signals): void => {
-    progress(`${signal}: stopping the servers`);
-    void stopAll()
-      .then(() => (args['keep-temp'] ? undefined : rm(dir, { recursive: true, force: true })))
-      .finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const run = await BenchRun.open(options, peers.server);
   try {
-    const tinyPath = join(dir, 'tiny-synthetic.bin');
-    const miniPath = join(dir, 'mini-synthetic.bin');
-    const tiny = await writeSyntheticModel(tinyPath, { dims: 'tiny' });
-    const mini = await writeSyntheticModel(miniPath, { dims: 'mini' });
-    const clip = pcm16Wav(syllableTones(seconds));
-    const shortClip = pcm16Wav(syllableTones(1));
-    const oversized = pcm16Wav(syllableTones(40)); // 1.28 MB: over the soak server's MAX_UPLOAD_MB=1
-    await writeFile(join(dir, 'clip.wav'), clip);
-
+    const inputs = await writeInputs(run.dir, options.seconds);
     const cores = availableParallelism();
-    // Two fixed splits of the threads, and the defaults: MAX_CONCURRENCY states sharing the cores
-    // (threads: null), a lone request getting all of them.
-    type Talk2meConfig = { concurrency: number; threads: number | null };
-    const defaults: Talk2meConfig = { concurrency: defaultConcurrency(cores), threads: null };
-    const configs: Talk2meConfig[] = [
-      { concurrency: 1, threads },
-      { concurrency: 2, threads: Math.max(1, Math.floor(threads / 2)) },
-      defaults,
-    ];
-    const t2mLabel = (c: Talk2meConfig): string => (c.threads === null ? `talk2me MC=${c.concurrency} shared` : `talk2me MC=${c.concurrency} WT=${c.threads}`);
-
-    const talk2meSettings = (name: string, model: string, c: Talk2meConfig, extra: Record<string, string> = {}) => ({
-      WHISPER_MODEL: model,
-      MAX_CONCURRENCY: String(c.concurrency),
-      ...(c.threads !== null && { WHISPER_THREADS: String(c.threads) }),
-      LOG_FILE: join(dir, `${name}.pino.log`),
-      UPLOAD_DIR: join(dir, `uploads-${name}`),
-      WEB_ROOT: join(dir, 'no-web-root'),
-      ...extra,
-    });
-
-    log('# bench:http — talk2me server vs whisper-server');
-    log();
-    log(`date:        ${new Date().toISOString()}`);
-    log(`machine:     ${cpus()[0]?.model ?? '?'}, ${cores} cores, ${f0(totalmem() / 1024 ** 3)} GB; node ${process.version}`);
-    for (const line of buildLines) log(`build:       ${line}`);
-    log(`talk2me:     defaults on this machine: MAX_CONCURRENCY=${defaults.concurrency}, WHISPER_THREADS unset: ${threadBudget(cores)} threads shared (a lone request gets all, requests starting together split them)${threadBudget(cores) === threads ? '' : ` — NOT the ${threads} threads whisper-server gets`}; started as bench/http-talk2me.ts --no-fallback (startServer(readServerConfig(env)) in a child process)`);
-    log(`decoding:    both: greedy, best_of 1, beam 1, temperature 0, no temperature fallback, segment timestamps on, no token timestamps, language en, flash attention on, no context between requests`);
-    log(`             talk2me: POST /transcribe, fields ${TALK2ME_FIELDS.map(([k, v]) => `${k}=${v}`).join(' ')}; its model wrapped to pass temperatureIncrement 0 (the rest are WhisperModel's defaults)`);
-    log(`             whisper-server: ${[peers.server, '--host 127.0.0.1 --port N -m MODEL -t T', ...WHISPER_SERVER_DECODING_ARGS].join(' ')}; POST /inference, fields ${WHISPER_SERVER_FIELDS.map(([k, v]) => `${k}=${v}`).join(' ')}`);
-    log(`client:      this process (no model), one TCP connection per request, X-Session-Id per client`);
-    log();
-
-    // ---------------------------------------------------------------- part 1
-    const tinyRequest = {
-      talk2me: multipartRequest('good', '/transcribe', TALK2ME_FIELDS, [{ name: 'audio', filename: 'clip.wav', contentType: 'audio/wav', data: clip }]),
-      whisper: multipartRequest('good', '/inference', WHISPER_SERVER_FIELDS, [{ name: 'file', filename: 'clip.wav', contentType: 'audio/wav', data: clip }]),
-    };
-    progress('starting the tiny.en servers');
-    const part1: Server[] = [];
-    for (const c of configs) {
-      const name = `tiny-mc${c.concurrency}-wt${c.threads ?? 'shared'}`;
-      const peer = await startTalk2me({ label: t2mLabel(c), settings: talk2meSettings(name, tinyPath, c), noFallback: true, logFile: join(dir, `${name}.out`) });
-      running.push(peer);
-      part1.push({ ...peer, request: tinyRequest.talk2me, kind: 'talk2me' });
-    }
-    const ws = await startWhisperServer({ label: `whisper-server -t ${threads}`, binary: peers.server, model: tinyPath, threads, decodingArgs: WHISPER_SERVER_DECODING_ARGS, logFile: join(dir, 'tiny-whisper-server.out') });
-    running.push(ws);
-    const wsServer: Server = { ...ws, request: tinyRequest.whisper, kind: 'whisper-server' };
-    part1.push(wsServer);
-
-    log(`## Part 1: latency and throughput (synthetic tiny.en ${f1(tiny.bytes / 1e6)} MB, ${seconds} s clip, ${f0(clip.length / 1024)} KB WAV)`);
-    log();
-    progress('warming up');
-    const texts = new Map<string, Set<string>>();
-    for (const server of part1) {
-      const outcomes = await warmUp(server, clients, 1);
-      texts.set(server.label, new Set(outcomes.map((o) => answerText(o) ?? '?')));
-    }
-    const rssStart = new Map(part1.map((s) => [s.label, rssBytes(s.pid)]));
-    log(`warm-up: ${clients} concurrent + 1 single request per server; texts: ${[...texts].map(([l, t]) => `${l} ${JSON.stringify([...t])}`).join('; ')}`);
-    const allTexts = new Set([...texts.values()].flatMap((t) => [...t]));
-    log(`texts ${allTexts.size === 1 ? 'MATCH' : 'DIFFER'} across servers`);
-    log();
-
-    progress('single-request latency');
-    log(`### Single-request latency: ${pairs} iterations, one request to each server per iteration, order rotated`);
-    log();
-    const latency = await measureLatency(part1, wsServer, pairs, other);
-    log();
-    for (const server of part1) log(`- ${server.label}: median ${f1(latency.medians.get(server.label) as number)} ms`);
-    for (const [label, rs] of latency.ratios) log(`- ${label} / ${wsServer.label}: median of per-iteration ratios ${f3(median(rs))} (range ${range(rs)})`);
-    if (latency.disturbed > 0) log(`WARNING: in ${latency.disturbed} of ${pairs} iterations other processes used more than ${OTHER_CPU_LIMIT_MS} ms of CPU: disturbed`);
-    log();
-
-    progress('throughput');
-    log(`### Throughput: ${clients} concurrent clients, ${throughputRequests} requests per run, ${throughputRounds} round(s), server order rotated`);
-    log();
-    const throughput = await measureThroughput(part1, throughputRequests, clients, throughputRounds, other);
-    log();
-    const rpsOf = (label: string): number[] => throughput.filter((r) => r.label === label).map((r) => r.requestsPerS);
-    const throughputRatios = new Map<string, number[]>();
-    for (const server of part1.filter((s) => s !== wsServer)) {
-      const mine = rpsOf(server.label);
-      const theirs = rpsOf(wsServer.label);
-      throughputRatios.set(server.label, mine.map((x, i) => x / (theirs[i] as number)));
-    }
-    for (const server of part1) log(`- ${server.label}: median ${f3(median(rpsOf(server.label)))} requests/s`);
-    for (const [label, rs] of throughputRatios) log(`- ${label} / ${wsServer.label}: requests/s ratio, median over rounds ${f3(median(rs))} (range ${range(rs)})`);
-    log(`- RSS after part 1: ${part1.map((s) => `${s.label} ${mb(rssStart.get(s.label) as number)} -> ${mb(rssBytes(s.pid))} MB`).join('; ')}`);
-    log();
-    await stopAll();
-
-    // ---------------------------------------------------------------- part 2
-    const defaultConfig = defaults;
-    const soakUploadDir = join(dir, 'uploads-mini');
-    progress('starting the mini servers');
-    const miniTalk2me = await startTalk2me({
-      label: `${t2mLabel(defaultConfig)} (mini)`,
-      settings: { ...talk2meSettings('mini', miniPath, defaultConfig), UPLOAD_DIR: soakUploadDir, MAX_UPLOAD_MB: '1' },
-      noFallback: true,
-      logFile: join(dir, 'mini-talk2me.out'),
-    });
-    running.push(miniTalk2me);
-    const miniWs = await startWhisperServer({ label: `whisper-server -t ${threads} (mini)`, binary: peers.server, model: miniPath, threads, decodingArgs: WHISPER_SERVER_DECODING_ARGS, logFile: join(dir, 'mini-whisper-server.out') });
-    running.push(miniWs);
-    const part2: Server[] = [
-      { ...miniTalk2me, kind: 'talk2me', request: multipartRequest('good', '/transcribe', TALK2ME_FIELDS, [{ name: 'audio', filename: 'clip.wav', contentType: 'audio/wav', data: shortClip }]) },
-      { ...miniWs, kind: 'whisper-server', request: multipartRequest('good', '/inference', WHISPER_SERVER_FIELDS, [{ name: 'file', filename: 'clip.wav', contentType: 'audio/wav', data: shortClip }]) },
-    ];
-    log(`## Part 2: RSS growth and soak (synthetic mini model ${f1(mini.bytes / 1e6)} MB, 1 s clip, ${f0(shortClip.length / 1024)} KB WAV; talk2me also MAX_UPLOAD_MB=1)`);
-    log();
-    progress('RSS growth: warm-up');
-    // Alternating batches like the measurement itself: a server left idle for the minute the other
-    // one warms up hands memory back (V8 shrinks its heap when idle) and regrows it at once,
-    // which would show up as a step at the start of the series.
-    for (let done = 0; done < warmRequests; done += rssBatch) {
-      for (const server of part2) {
-        const n = Math.min(rssBatch, warmRequests - done);
-        const run = await runClients(server.url, Array.from({ length: n }, () => server.request), clients, sessionOf('rss'));
-        requireOk(`RSS warm-up of ${server.label}`, run.outcomes);
-      }
-    }
-    progress('RSS growth');
-    log(`### RSS growth: ${warmRequests} warm-up requests, then ${rssRequests} per server, in batches of ${rssBatch} (${clients} clients), servers alternating batch by batch, VmRSS after each measured batch`);
-    log();
-    other.reset();
-    const rssStartedAt = performance.now();
-    const growth = await measureRssGrowth(part2, rssRequests, rssBatch, clients);
-    for (const g of growth) {
-      log(`- ${describeRss(g.raw)}`);
-      if (g.server.settle) log(`- ${describeRss(g.settled)}`);
-      if (g.heap) log(`- ${g.heap}`);
-      log(`- ${rssSamples(g.server.settle ? g.settled : g.raw)}`);
-    }
-    log(`- wall ${f1((performance.now() - rssStartedAt) / 1000)} s, other CPU ${f0(other.read())} ms`);
-    log();
-
-    progress('soak');
-    log(`### Soak: ${soakRequests} mixed requests against ${miniTalk2me.label}, ${clients} clients`);
-    log();
-    await mkdir(soakUploadDir, { recursive: true });
-    const soakResult = await soak(part2[0] as Server, soakUploadDir, soakRequests, soakWarmup, clients, seed, soakKinds({ clip: shortClip, oversized }, seed), other);
-    log();
-    await stopAll();
-
-    // ---------------------------------------------------------------- summary
-    const [mc1, mc2] = configs.map(t2mLabel) as [string, string];
-    const defaultLabel = t2mLabel(defaultConfig);
-    const latencyRatio = median(latency.ratios.get(mc1) ?? []);
-    const defaultLatencyRatio = median(latency.ratios.get(defaultLabel) ?? []);
-    const throughputRatio = median(throughputRatios.get(defaultLabel) ?? []);
-    const t2mGrowth = growth[0] as RssGrowth;
-    const wsGrowth = growth[1] as RssGrowth;
-    const perThousand = (s: RssSeries): number => mbPer1000(s.bytesPerRequest);
-    const fdGrowth = soakResult.fdsAfter - soakResult.fdsBefore;
-    log('## Summary');
-    log();
-    log(`1. single-request latency, ${mc1} / whisper-server -t ${threads} (same threads): ${f3(latencyRatio)}, goal <= ${GOALS.latency}: ${verdict(latencyRatio <= GOALS.latency)}`);
-    log(`   ${defaultLabel} (talk2me's defaults here) / whisper-server: ${f3(defaultLatencyRatio)}, goal <= ${GOALS.latency}: ${verdict(defaultLatencyRatio <= GOALS.latency)}`);
-    log(`   ${mc2} / whisper-server: ${f3(median(latency.ratios.get(mc2) ?? []))}; medians ${part1.map((s) => `${s.label} ${f0(latency.medians.get(s.label) as number)} ms`).join(', ')}`);
-    log(`2. throughput, ${clients} clients, ${defaultLabel} (talk2me's defaults here) / whisper-server -t ${threads}: ${f3(throughputRatio)}, goal >= ${GOALS.throughput}: ${verdict(throughputRatio >= GOALS.throughput)}`);
-    for (const [label, rs] of throughputRatios) if (label !== defaultLabel) log(`   ${label} / whisper-server: ${f3(median(rs))}`);
-    log(`   requests/s: ${part1.map((s) => `${s.label} ${f3(median(rpsOf(s.label)))}`).join(', ')}`);
-    const talk2meLabels = configs.map(t2mLabel);
-    const best = (score: (label: string) => number): string => talk2meLabels.reduce((a, b) => (score(b) > score(a) ? b : a));
-    log(`   talk2me settings: single request fastest with ${best((l) => -(latency.medians.get(l) as number))}; ${clients}-client throughput highest with ${best((l) => median(rpsOf(l)))}`);
-    log(`3. RSS growth per 1000 requests after warm-up (mini model, 1 s clip, ${rssRequests} requests, slope ± 2 standard errors): talk2me after a full GC ${rssVerdict(t2mGrowth.settled)}, as read ${rssVerdict(t2mGrowth.raw)}; whisper-server ${f3(perThousand(wsGrowth.raw))} MB`);
-    log(`4. soak of ${soakResult.requests} mixed requests: answers other than expected ${soakResult.unexpected}; 5xx ${soakResult.fiveXx} (goal 0: ${verdict(soakResult.fiveXx === 0)}); temp files left ${soakResult.tempFilesLeft} (goal 0: ${verdict(soakResult.tempFilesLeft === 0)}); fds ${soakResult.fdsBefore} -> ${soakResult.fdsAfter} (${fdGrowth >= 0 ? '+' : ''}${fdGrowth}: ${verdict(fdGrowth <= 0)})`);
-    log(`   RSS per 1000 requests: after a full GC ${rssVerdict(soakResult.rssSettled)}, as read ${rssVerdict(soakResult.rss)}`);
+    const talk2me = talk2meConfigs(cores, options.threads);
+    printHeader(run, cores, talk2me.defaults, buildLines);
+    const part1 = await runPart1(run, inputs, talk2me.all);
+    const part2 = await runPart2(run, inputs, talk2me.defaults);
+    printSummary(options, talk2me, part1, part2);
     log(`(whole run ${f0((performance.now() - started) / 1000)} s)`);
   } finally {
-    await stopAll();
-    if (args['keep-temp']) log(`(kept ${dir})`);
-    else await rm(dir, { recursive: true, force: true });
+    await run.close();
   }
 }
 

@@ -26,6 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 
 import { DEFAULT_REMOVAL_CONCURRENCY, TempFileRegistry } from '../src/memory/temp-files/index.js';
+import { quantile, upperMedian } from './stats.js';
 
 const CHECK_GOAL_MS = 1;
 const DELAY_GOAL_MS = 5;
@@ -52,15 +53,6 @@ function positiveInt(raw: string | undefined, name: string): number {
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < 1) throw new Error(`Expected a positive integer for --${name} but received "${raw}"`);
   return n;
-}
-
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-}
-
-function median(xs: number[]): number {
-  return quantile([...xs].sort((a, b) => a - b), 0.5);
 }
 
 const ms = (x: number, digits = 3): string => x.toFixed(digits);
@@ -204,7 +196,7 @@ try {
   for (const registry of registries) await registry.close();
 
   const row = (name: string, runs: DelayFigures[]): string =>
-    `| ${name} | ${ms(median(runs.map((r) => r.totalMs)), 1)} | ${ms(median(runs.map((r) => r.busyMs)), 1)} | ${ms(median(runs.map((r) => r.p99Ms)), 2)} | ${ms(Math.max(...runs.map((r) => r.p99Ms)), 2)} | ${ms(Math.max(...runs.map((r) => r.maxMs)), 2)} | ${median(runs.map((r) => r.samples))} |`;
+    `| ${name} | ${ms(upperMedian(runs.map((r) => r.totalMs)), 1)} | ${ms(upperMedian(runs.map((r) => r.busyMs)), 1)} | ${ms(upperMedian(runs.map((r) => r.p99Ms)), 2)} | ${ms(Math.max(...runs.map((r) => r.p99Ms)), 2)} | ${ms(Math.max(...runs.map((r) => r.maxMs)), 2)} | ${upperMedian(runs.map((r) => r.samples))} |`;
   console.log(`## (b) sweep of ${dueCount} due files of ${fileBytes / 1024} KiB (real files), (c) event-loop delay meanwhile; ${rounds} rounds`);
   console.log();
   console.log('| what | time, median (ms) | loop busy, median (ms) | delay p99, median of rounds (ms) | delay p99, worst round (ms) | delay max, worst round (ms) | samples |');
@@ -217,12 +209,12 @@ try {
   console.log(row('idle loop, as long as the default sweep', idle));
   console.log();
   const defaults = sweeps[0] ?? [];
-  const sweepMs = median(defaults.map((r) => r.totalMs));
-  const sweepP99 = median(defaults.map((r) => r.p99Ms));
+  const sweepMs = upperMedian(defaults.map((r) => r.totalMs));
+  const sweepP99 = upperMedian(defaults.map((r) => r.p99Ms));
   const worstP99 = Math.max(...defaults.map((r) => r.p99Ms));
   console.log(`(b) sweep of ${dueCount} files (${(bytesPerSweep / 1024 / 1024).toFixed(1)} MiB): median ${ms(sweepMs, 1)} ms (${ms((sweepMs * 1000) / dueCount, 1)} us a file)`);
   console.log(`(c) event-loop delay p99 during the sweep: median of rounds ${ms(sweepP99, 2)} ms, worst round ${ms(worstP99, 2)} ms; goal p99 <= ${DELAY_GOAL_MS} ms: ${verdict(sweepP99 <= DELAY_GOAL_MS)} (worst round: ${verdict(worstP99 <= DELAY_GOAL_MS)})`);
-  console.log(`    ratios of p99 to the default sweep's: unlinkSync loop ${(median(oneByOne.map((r) => r.p99Ms)) / sweepP99).toFixed(1)}x, all at once ${(median(allAtOnce.map((r) => r.p99Ms)) / sweepP99).toFixed(1)}x, idle ${(median(idle.map((r) => r.p99Ms)) / sweepP99).toFixed(2)}x`);
+  console.log(`    ratios of p99 to the default sweep's: unlinkSync loop ${(upperMedian(oneByOne.map((r) => r.p99Ms)) / sweepP99).toFixed(1)}x, all at once ${(upperMedian(allAtOnce.map((r) => r.p99Ms)) / sweepP99).toFixed(1)}x, idle ${(upperMedian(idle.map((r) => r.p99Ms)) / sweepP99).toFixed(2)}x`);
   console.log();
   console.log('## Summary');
   console.log();

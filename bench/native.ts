@@ -50,6 +50,7 @@ import { writeSyntheticModel } from '../src/model/synthetic.js';
 import { systemInfo, WhisperModel, type TranscribeOptions, type Transcription } from '../src/native/index.js';
 import { syllableTones } from '../test/helpers/signals.js';
 import { buildPeers, comparePeerBuild, describeComparison } from './peers.js';
+import { f0, f1, f3, median, range } from './stats.js';
 
 const GOAL = 1.02;
 /** CPU time others may use during one iteration (about 3 s on 2 cores) before it counts as disturbed. */
@@ -380,14 +381,6 @@ function int16ToFloatLikeCli(wav: Buffer): Float32Array {
 // ---------------------------------------------------------------------------------------------
 // Main
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-const f0 = (x: number): string => x.toFixed(0);
-const f1 = (x: number): string => x.toFixed(1);
-const f3 = (x: number): string => x.toFixed(3);
 const log = (line = ''): void => {
   process.stdout.write(`${line}\n`);
 };
@@ -502,7 +495,6 @@ async function runConfig(setup: {
   const endToEndRatios = per((a, c) => a.first.ms / (c.totalMs - c.loadMs));
   const warmRatios = per((a, c) => a.warm.ms / c.computeMs);
   const loadRatios = per((a, c) => a.loadMs / c.loadMs);
-  const range = (xs: number[]): string => `${f3(Math.min(...xs))}..${f3(Math.max(...xs))}`;
   const m = (f: (a: AddonIteration) => number): string => f1(median(addonRuns.map(f)));
   const mc = (f: (c: CliRun) => number): string => f1(median(cliRuns.map(f)));
   const c0 = cliRuns[0] as CliRun;

@@ -20,16 +20,11 @@ import { writeSyntheticModel } from '../src/model/synthetic.js';
 import { spawnPiped } from '../src/native/child-process.js';
 import { WhisperModel } from '../src/native/index.js';
 import { syllableTones } from '../test/helpers/signals.js';
+import { median } from './stats.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '9' }, threads: { type: 'string', default: '2' } } });
 const rounds = Number(values.rounds);
 const threads = Number(values.threads);
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 
 const spawnWithoutFork = (): Promise<void> =>
   new Promise((resolve) => {

@@ -18,17 +18,12 @@ import { parseArgs } from 'node:util';
 import { ModelHost } from '../src/model/host.js';
 import { writeSyntheticModel } from '../src/model/synthetic.js';
 import { syllableTones } from '../test/helpers/signals.js';
+import { median } from './stats.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '12' }, threads: { type: 'string', default: '2' } } });
 const requests = Number(values.requests);
 const threads = Number(values.threads);
 const MB = 1024 * 1024;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 
 const dir = await mkdtemp(join(tmpdir(), 'talk2me-trim-bench-'));
 try {

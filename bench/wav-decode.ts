@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 
 import { decodeWav, decodeWavInSlices } from '../src/audio/index.js';
 import { wavHeader } from '../test/http/helpers/audio.js';
+import { median } from './stats.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '136' } } });
 const rounds = Number(values.rounds);
@@ -26,12 +27,6 @@ function pcm16Wav(rate: number, channels: number, durationS: number): Buffer {
   for (let i = 0; i < samples; i++) data.writeInt16LE(Math.round(8000 * Math.sin(i / 7)), 2 * i);
   return Buffer.concat([wavHeader(data.length, { sampleRate: rate, channels }), data]);
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 
 /** Runs `work` with a 1 ms timer ticking; returns its wall time and the longest gap between ticks. */
 async function measure(work: () => unknown): Promise<{ ms: number; stallMs: number }> {

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { decodeAudioFile } from '../../src/audio/index.js';
+import { median } from '../../bench/stats.js';
 import { bundle, buildWeb } from '../../web/build.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { hasChromium, launchChromium, NO_CHROMIUM_REASON } from './helpers/chromium.js';
@@ -32,10 +33,6 @@ interface Outcome {
   convertMs?: number;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
-};
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
