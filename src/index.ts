@@ -7,3 +7,4 @@ export type { TranscriptFormat, TranscriptJson } from './transcript/formats.js';
 export { writeSyntheticModel } from './model/synthetic.js';
 export { MODEL_DIMS } from './model/dims.js';
 export { fetchModel, ModelFetchError } from './model/fetch.js';
+export { Talk2meError } from './shared/errors.js';

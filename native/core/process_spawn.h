@@ -2,8 +2,8 @@
 // Starting a child process without fork().
 //
 // A fork() copies the parent's page tables and marks every writable page copy-on-write, so the
-// whisper state buffers the next transcription writes each take a page fault: measured +37-65%
-// on that transcription (bench/RESULTS.md, bench:native item 2). Node's child_process forks.
+// whisper state buffers the next transcription writes each take a page fault, which slows that
+// transcription down (bench/RESULTS.md, bench:spawn-cost). Node's child_process forks.
 // posix_spawn in glibc clones with CLONE_VM | CLONE_VFORK instead: the child borrows the parent's
 // memory until it execs, and nothing in the parent becomes copy-on-write.
 #include <sys/types.h>

@@ -1,7 +1,7 @@
 #pragma once
 // A pool of whisper_state over one whisper_context: the weights are loaded once, and each
-// concurrent transcription needs a state of its own (kv caches + compute buffers, ~145 MB at
-// tiny.en size). States are created on demand up to a maximum and reused, because building one per
+// concurrent transcription needs a state of its own (kv caches + compute buffers; their size at
+// tiny.en is in bench/RESULTS.md). States are created on demand up to a maximum and reused, because building one per
 // request costs time and fragments the heap; trim() frees the idle ones.
 #include <atomic>
 #include <condition_variable>

@@ -81,7 +81,7 @@ export async function decodeAudioFile(filePath: string, options: DecodeFileOptio
   }
 
   try {
-    // In slices: a 25 MB WAV takes 0.3-0.9 s to decode, which must not stall the server's loop.
+    // In slices: a large WAV decoded in one go would stall the server's loop (bench:wav-decode).
     return await decodeWavInSlices(wavBytes, { maxDurationS, ...(signal && { signal }) });
   } catch (wavError) {
     if (!(wavError instanceof AudioDecodeError) || wavError.code !== 'AUDIO_UNSUPPORTED_FORMAT') throw wavError;

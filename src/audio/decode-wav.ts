@@ -10,9 +10,9 @@ import { parseWavLayout } from './wav-layout.js';
 import { mixWavFrames } from './wav-samples.js';
 
 /**
- * One second of audio per slice: at most a few milliseconds of work (mixing 0.4 ms, resampling
- * 44.1 kHz to 16 kHz ~3 ms per second on the 2-core machine), where a whole 25 MB upload takes
- * 0.3-0.9 s in one go.
+ * One second of audio per slice: a few milliseconds of mixing and resampling between two turns of
+ * the event loop, where a whole large upload in one go would stall it for a long fraction of a
+ * second (bench/RESULTS.md, bench:wav-decode).
  */
 const SLICE_SECONDS = 1;
 

@@ -1,3 +1,5 @@
+import { Talk2meError } from '../shared/errors.js';
+
 /**
  * Why a decode failed, in a form the HTTP layer can map to a status code without parsing messages:
  * - AUDIO_INVALID: the bytes are corrupt, truncated or self-contradictory (a client error).
@@ -17,15 +19,7 @@ export type AudioDecodeErrorCode =
   | 'ABORTED';
 
 /** The only error type the audio module throws for bad input, so callers can handle it in one place. */
-export class AudioDecodeError extends Error {
-  readonly code: AudioDecodeErrorCode;
-
-  constructor(code: AudioDecodeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AudioDecodeError';
-    this.code = code;
-  }
-}
+export class AudioDecodeError extends Talk2meError<AudioDecodeErrorCode> {}
 
 /** Shorthand for the most common failure, so parser code reads as a list of checks. */
 export function invalidWav(reason: string): AudioDecodeError {

@@ -2,17 +2,18 @@
 // errors that the entry point turns into exit code 1 with the command's usage.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
+import { invalidValue, Talk2meError } from '../shared/errors.js';
+
 type Options = NonNullable<ParseArgsConfig['options']>;
 type HelpOption = { help: { type: 'boolean'; short: 'h' } };
 export type ParsedCommand<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O & HelpOption; allowPositionals: true; strict: true }>>;
 
-export class CliUsageError extends Error {
+export class CliUsageError extends Talk2meError<'USAGE'> {
   constructor(
     message: string,
     readonly usage: string,
   ) {
-    super(message);
-    this.name = 'CliUsageError';
+    super('USAGE', message);
   }
 }
 
@@ -48,6 +49,6 @@ export function parseCommand<O extends Options>(argv: string[], options: O, usag
 export function positiveInteger(name: string, value: string | undefined, usage: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new CliUsageError(`Expected a positive integer for --${name} but received "${value}"`, usage);
+  if (!Number.isInteger(n) || n < 1) throw new CliUsageError(invalidValue(`--${name}`, 'a positive integer', value), usage);
   return n;
 }

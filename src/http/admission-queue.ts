@@ -4,9 +4,9 @@
 //
 // Each transcription is also granted its threads here. With a fixed WHISPER_THREADS every one
 // gets that many. Otherwise the machine's cores are a budget shared among the transcriptions
-// that start together: a lone request gets every core (one state with both threads answers
-// 1.7-1.8x sooner than with one, bench:http), and when several wait they start side by side with
-// a share each (two one-thread states serve 3-29% more requests/s than one two-thread state).
+// that start together: a lone request gets every core (it answers sooner with all of them), and
+// when several wait they start side by side with a share each (more requests/s than one state
+// with every thread); the figures are in bench/RESULTS.md, bench:http.
 // A transcription keeps its threads to the end (whisper.cpp takes them per call), and nobody
 // starts while no thread is free: more threads than cores would make ggml's workers spin against
 // each other.

@@ -1,12 +1,13 @@
 // Reading the text fields of a multipart form: each at most once, each checked, each error a 400
 // that names the field, what it takes and what it got.
+import { LANGUAGE_CODE } from '../native/index.js';
+import { invalidValue } from '../shared/errors.js';
 import { HttpError } from './errors.js';
 
 export type FormFields = Map<string, string[]>;
 
 function invalid(name: string, expected: string, value: string): HttpError {
-  const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
-  return new HttpError(400, 'INVALID_PARAMETER', `Expected ${expected} for ${name} but received "${shown}"`);
+  return new HttpError(400, 'INVALID_PARAMETER', invalidValue(name, expected, value));
 }
 
 /** The single value of a field, or undefined; a field sent twice is an error. */
@@ -52,7 +53,7 @@ export function languageField(fields: FormFields, name = 'language'): string | u
   const raw = field(fields, name);
   if (raw === undefined || raw === '') return undefined;
   const value = raw.toLowerCase();
-  if (!/^([a-z]{2,3}|auto|haw)$/.test(value)) throw invalid(name, 'a language code such as "en" or "auto"', raw);
+  if (!LANGUAGE_CODE.test(value)) throw invalid(name, 'a language code such as "en" or "auto"', raw);
   return value;
 }
 

@@ -16,6 +16,7 @@ import { createReadStream, type Stats } from 'node:fs';
 import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
+import { Talk2meError } from '../shared/errors.js';
 import { KNOWN_MODELS_REVISION, knownModelNames, lookupKnownModel } from './known-models.js';
 
 export const DEFAULT_MODEL_BASE_URL = 'https://huggingface.co/ggerganov/whisper.cpp/resolve/main';
@@ -31,15 +32,12 @@ export type ModelFetchErrorCode =
   | 'ABORTED'
   | 'IO_ERROR';
 
-export class ModelFetchError extends Error {
-  override readonly name = 'ModelFetchError';
-  readonly code: ModelFetchErrorCode;
+export class ModelFetchError extends Talk2meError<ModelFetchErrorCode> {
   /** The HTTP status, for HTTP_ERROR. */
   readonly status: number | undefined;
 
   constructor(code: ModelFetchErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.status = options?.status;
   }
 }

@@ -3,6 +3,7 @@
 // and unloads it after a stretch without work. The memory manager pulls its levers.
 import type { LoadOptions, ModelMemory, RecreateReport, TranscribeControl, TranscribeOptions, Transcription, TrimReport } from '../native/index.js';
 import { WhisperModel } from '../native/index.js';
+import { Talk2meError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 
 export const TRIM_POLICIES = ['never', 'idle', 'always'] as const;
@@ -61,10 +62,9 @@ export interface ModelHostStats {
   trimPolicy: TrimPolicy;
 }
 
-export class ModelDisposedError extends Error {
-  readonly code = 'MODEL_DISPOSED';
+export class ModelDisposedError extends Talk2meError<'MODEL_DISPOSED'> {
   constructor() {
-    super('The model host has been shut down');
+    super('MODEL_DISPOSED', 'The model host has been shut down');
   }
 }
 

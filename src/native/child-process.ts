@@ -1,6 +1,6 @@
 // Child processes started without fork(). Node's child_process forks, which marks every writable
 // page of this process copy-on-write: the next transcription then takes a page fault on each page
-// of its whisper state's buffers (+37-65% measured, bench/RESULTS.md). The addon's spawnPiped uses
+// of its whisper state's buffers (bench/RESULTS.md, bench:spawn-cost). The addon's spawnPiped uses
 // posix_spawn (CLONE_VM | CLONE_VFORK), which leaves this process's memory alone.
 //
 // What comes back behaves like the ChildProcess of child_process.spawn(file, args, { stdio:

@@ -1,4 +1,6 @@
 // Errors from the native layer, re-thrown with a JavaScript stack that points at the caller.
+import { Talk2meError } from '../shared/errors.js';
+
 export type NativeErrorCode =
   | 'MODEL_NOT_FOUND'
   | 'MODEL_UNREADABLE'
@@ -12,15 +14,7 @@ export type NativeErrorCode =
   | 'OUT_OF_MEMORY'
   | 'INTERNAL_ERROR';
 
-export class WhisperError extends Error {
-  readonly code: NativeErrorCode;
-
-  constructor(code: NativeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'WhisperError';
-    this.code = code;
-  }
-}
+export class WhisperError extends Talk2meError<NativeErrorCode> {}
 
 /**
  * Runs a native call and, when it rejects, throws a WhisperError carrying the native code and a

@@ -2,7 +2,15 @@
 // names the option, what was expected and what was received.
 import { availableParallelism } from 'node:os';
 
+import { invalidValue } from '../shared/errors.js';
 import { WhisperError } from './errors.js';
+
+/** What a language option takes: "auto" or a code of two or three letters; whisper.cpp checks that it knows it. */
+export const LANGUAGE_CODE = /^(auto|[a-z]{2,3})$/;
+/** The longest initial prompt, in UTF-8 bytes. */
+export const MAX_PROMPT_BYTES = 4096;
+/** The widest beam search and the most candidates sampled (beamSize, bestOf). */
+export const MAX_BEAM_SIZE = 8;
 
 export interface LoadOptions {
   /** Threads for one transcription unless it asks otherwise. Default: min(4, cores). */
@@ -27,24 +35,17 @@ export interface TranscribeOptions {
   temperature?: number;
   /** Step for retrying at a higher temperature when a window fails whisper's thresholds; 0 disables. Default 0.2. */
   temperatureIncrement?: number;
-  /** Beam search width, 1..8; 1 (default) decodes greedily. */
+  /** Beam search width, 1..MAX_BEAM_SIZE; 1 (default) decodes greedily. */
   beamSize?: number;
-  /** Candidates sampled when greedy, 1..8. */
+  /** Candidates sampled when greedy, 1..MAX_BEAM_SIZE. */
   bestOf?: number;
   threads?: number;
   /** Segment timestamps. Default true. */
   timestamps?: boolean;
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return `"${value}"`;
-  if (value === null) return 'null';
-  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
-  return `${typeof value} ${String(value)}`;
-}
-
 export function invalidOption(name: string, expected: string, value: unknown): WhisperError {
-  return new WhisperError('INVALID_ARGUMENT', `Expected ${expected} for ${name} but received ${describe(value)}`);
+  return new WhisperError('INVALID_ARGUMENT', invalidValue(name, expected, value));
 }
 
 function integer(name: string, value: unknown, min: number, max: number): number | undefined {
@@ -96,20 +97,19 @@ export function checkLoadOptions(options: unknown): CheckedLoadOptions {
   return checked;
 }
 
-const LANGUAGE = /^(auto|[a-z]{2,3}|haw)$/;
 
 export function checkTranscribeOptions(options: unknown): TranscribeOptions {
   const o = plainObject('options', options);
   const checked: TranscribeOptions = {};
   if (o.language !== undefined) {
-    if (typeof o.language !== 'string' || !LANGUAGE.test(o.language)) {
+    if (typeof o.language !== 'string' || !LANGUAGE_CODE.test(o.language)) {
       throw invalidOption('language', 'a language code such as "en" or "auto"', o.language);
     }
     checked.language = o.language;
   }
   if (o.initialPrompt !== undefined) {
-    if (typeof o.initialPrompt !== 'string' || Buffer.byteLength(o.initialPrompt) > 4096) {
-      throw invalidOption('initialPrompt', 'a string of at most 4096 bytes', o.initialPrompt);
+    if (typeof o.initialPrompt !== 'string' || Buffer.byteLength(o.initialPrompt) > MAX_PROMPT_BYTES) {
+      throw invalidOption('initialPrompt', `a string of at most ${MAX_PROMPT_BYTES} bytes`, o.initialPrompt);
     }
     checked.initialPrompt = o.initialPrompt;
   }
@@ -121,9 +121,9 @@ export function checkTranscribeOptions(options: unknown): TranscribeOptions {
   if (temperature !== undefined) checked.temperature = temperature;
   const increment = number('temperatureIncrement', o.temperatureIncrement, 0, 1);
   if (increment !== undefined) checked.temperatureIncrement = increment;
-  const beamSize = integer('beamSize', o.beamSize, 1, 8);
+  const beamSize = integer('beamSize', o.beamSize, 1, MAX_BEAM_SIZE);
   if (beamSize !== undefined) checked.beamSize = beamSize;
-  const bestOf = integer('bestOf', o.bestOf, 1, 8);
+  const bestOf = integer('bestOf', o.bestOf, 1, MAX_BEAM_SIZE);
   if (bestOf !== undefined) checked.bestOf = bestOf;
   const threads = integer('threads', o.threads, 1, 256);
   if (threads !== undefined) checked.threads = threads;

@@ -5,6 +5,7 @@
 import { constants } from 'node:os';
 
 import { silentLogger, type Logger } from '../shared/logger.js';
+import { invalidValue } from '../shared/errors.js';
 
 /** What exit cleanup removes: a TempFileRegistry, or anything that holds one. */
 export interface ExitCleanupTarget {
@@ -41,10 +42,10 @@ export function installExitCleanup(target: ExitCleanupTarget, options: ExitClean
   const signals = options.signals ?? ['SIGINT', 'SIGTERM'];
   const timeoutMs = options.signalCleanupTimeoutMs ?? 5000;
   if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
-    throw new RangeError(`Expected a non-negative number of milliseconds for signalCleanupTimeoutMs but received ${String(timeoutMs)}`);
+    throw new RangeError(invalidValue('signalCleanupTimeoutMs', 'a non-negative number of milliseconds', timeoutMs));
   }
   for (const signal of signals) {
-    if (signalNumber(signal) === undefined) throw new RangeError(`Expected a signal name for signals but received ${JSON.stringify(signal)}`);
+    if (signalNumber(signal) === undefined) throw new RangeError(invalidValue('signals', 'a signal name', signal));
   }
   const handleFatalErrors = options.handleFatalErrors ?? true;
 

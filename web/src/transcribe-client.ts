@@ -1,8 +1,8 @@
 // POST /transcribe (multipart field `audio`). A short clip is converted to 16 kHz mono WAV in the
 // browser first: the server decodes WAV natively in milliseconds, where the recorded WebM/Opus costs
-// it an ffmpeg process (0.3 to 1 s here), and the conversion costs the page little at that length.
-// A long clip goes as recorded: its WAV would be 7.6 times the bytes and converting it holds about
-// 0.4 MB of renderer memory per second of audio. If the server cannot decode the recorded format
+// it an ffmpeg process, and the conversion costs the page little at that length. A long clip goes
+// as recorded: its WAV would be several times the bytes and converting it holds renderer memory in
+// proportion to its length. If the server cannot decode the recorded format
 // (no ffmpeg there: 415 AUDIO_UNSUPPORTED_FORMAT), the clip is converted and sent once more.
 // The measurements: web/README.md, "Upload".
 import { extensionFor } from './mime-type.js';

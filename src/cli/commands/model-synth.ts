@@ -1,6 +1,7 @@
 import { MODEL_DIMS, type ModelDimsName } from '../../model/dims.js';
 import { writeSyntheticModel } from '../../model/synthetic.js';
 import { CliUsageError, parseCommand, type Command } from '../args.js';
+import { invalidValue } from '../../shared/errors.js';
 
 const names = Object.keys(MODEL_DIMS) as ModelDimsName[];
 
@@ -28,11 +29,11 @@ export const modelSynthCommand: Command = {
     if (!out) throw new CliUsageError('Expected the OUT path', usage);
     if (extra.length > 0) throw new CliUsageError(`Unexpected argument "${extra[0]}"`, usage);
     const dims = values.dims;
-    if (!(names as string[]).includes(dims)) throw new CliUsageError(`Expected ${names.join(' or ')} for --dims but received "${dims}"`, usage);
+    if (!(names as string[]).includes(dims)) throw new CliUsageError(invalidValue('--dims', names.join(' or '), dims), usage);
     let seed: number | undefined;
     if (values.seed !== undefined) {
       seed = Number(values.seed);
-      if (!Number.isInteger(seed) || seed < 0) throw new CliUsageError(`Expected a non-negative integer for --seed but received "${values.seed}"`, usage);
+      if (!Number.isInteger(seed) || seed < 0) throw new CliUsageError(invalidValue('--seed', 'a non-negative integer', values.seed), usage);
     }
     const result = await writeSyntheticModel(out, { dims: dims as ModelDimsName, ...(seed !== undefined && { seed }) });
     io.stderr.write(`Wrote ${result.path} (${result.bytes} bytes, synthetic ${dims}: knows no speech)\n`);

@@ -1,7 +1,8 @@
 import { decodeAudioFile } from '../../audio/index.js';
-import { WhisperModel } from '../../native/index.js';
+import { MAX_BEAM_SIZE, WhisperModel } from '../../native/index.js';
 import { formatTranscript, isTranscriptFormat, TRANSCRIPT_FORMATS } from '../../transcript/formats.js';
 import { CliUsageError, parseCommand, positiveInteger, type Command } from '../args.js';
+import { invalidValue } from '../../shared/errors.js';
 
 const usage = `Usage: talk2me transcribe FILE --model PATH [options]
 
@@ -14,7 +15,7 @@ Options:
   -t, --threads N         threads for the transcription (default: min(4, cores))
       --translate         translate into English
       --prompt TEXT       initial prompt: names, spelling, style
-      --beam-size N       beam search width, 1-8 (default: 1, greedy)
+      --beam-size N       beam search width, 1-${MAX_BEAM_SIZE} (default: 1, greedy)
   -h, --help              show this help
 `;
 
@@ -45,7 +46,7 @@ export const transcribeCommand: Command = {
     const modelPath = values.model;
     if (!modelPath) throw new CliUsageError('Expected --model PATH', usage);
     const format = values.format;
-    if (!isTranscriptFormat(format)) throw new CliUsageError(`Expected ${TRANSCRIPT_FORMATS.join(', ')} for --format but received "${format}"`, usage);
+    if (!isTranscriptFormat(format)) throw new CliUsageError(invalidValue('--format', TRANSCRIPT_FORMATS.join(', '), format), usage);
     const threads = positiveInteger('threads', values.threads, usage);
     const beamSize = positiveInteger('beam-size', values['beam-size'], usage);
 

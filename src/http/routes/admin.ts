@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { LadderRun } from '../../memory/cleanup-ladder.js';
 import { HttpError } from '../errors.js';
 import { requireToken } from '../token-guard.js';
+import { invalidValue } from '../../shared/errors.js';
 
 function asObject(body: unknown): Record<string, unknown> {
   if (body === undefined || body === null || body === '') return {};
@@ -14,7 +15,7 @@ function asObject(body: unknown): Record<string, unknown> {
 function optionalBoolean(body: Record<string, unknown>, name: string): boolean {
   const value = body[name];
   if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw new HttpError(400, 'INVALID_PARAMETER', `Expected a boolean for ${name} but received ${JSON.stringify(value)}`);
+  if (typeof value !== 'boolean') throw new HttpError(400, 'INVALID_PARAMETER', invalidValue(name, 'a boolean', value));
   return value;
 }
 
@@ -55,7 +56,7 @@ export async function adminRoutes(app: FastifyInstance, options: { token: string
     const body = asObject(request.body);
     const path = body.path;
     if (path !== undefined && (typeof path !== 'string' || path.length === 0)) {
-      throw new HttpError(400, 'INVALID_PARAMETER', `Expected a non-empty string for path but received ${JSON.stringify(path)}`);
+      throw new HttpError(400, 'INVALID_PARAMETER', invalidValue('path', 'a non-empty string', path));
     }
     const { model } = app.services;
     if (model.state !== 'ready') await model.acquire();

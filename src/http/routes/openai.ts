@@ -4,11 +4,12 @@
 // is named, the server's model answers.
 import type { FastifyInstance } from 'fastify';
 
-import type { Transcription } from '../../native/index.js';
+import { MAX_PROMPT_BYTES, type Transcription } from '../../native/index.js';
 import { formatTranscript } from '../../transcript/formats.js';
 import { HttpError } from '../errors.js';
 import { enumField, field, languageField, numberField, rejectUnknownFields, textField, type FormFields } from '../form-fields.js';
 import { runTranscription, type TranscriptionRoute } from '../transcription-request.js';
+import { invalidValue } from '../../shared/errors.js';
 
 const FORMATS = ['json', 'text', 'srt', 'vtt', 'verbose_json'] as const;
 type OpenAiFormat = (typeof FORMATS)[number];
@@ -29,7 +30,7 @@ function granularities(fields: FormFields): void {
   const values = [...(fields.get('timestamp_granularities[]') ?? []), ...(fields.get('timestamp_granularities') ?? [])];
   for (const value of values) {
     if (value === 'word') throw new HttpError(400, 'UNSUPPORTED_PARAMETER', 'Word timestamps are not supported; use timestamp_granularities[]=segment');
-    if (value !== 'segment') throw new HttpError(400, 'INVALID_PARAMETER', `Expected segment for timestamp_granularities[] but received "${value.slice(0, 40)}"`);
+    if (value !== 'segment') throw new HttpError(400, 'INVALID_PARAMETER', invalidValue('timestamp_granularities[]', 'segment', value));
   }
 }
 
@@ -40,7 +41,7 @@ function parser(task: Task): TranscriptionRoute<{ format: OpenAiFormat; task: Ta
     const model = field(fields, 'model');
     if (model !== undefined && (model.length === 0 || model.length > 256)) throw new HttpError(400, 'INVALID_PARAMETER', 'Expected a model name of 1 to 256 characters');
     const language = task === 'transcribe' ? languageField(fields) : undefined;
-    const prompt = textField(fields, 'prompt', 4096);
+    const prompt = textField(fields, 'prompt', MAX_PROMPT_BYTES);
     const temperature = numberField(fields, 'temperature', 0, 1);
     granularities(fields);
     return {

@@ -1,3 +1,5 @@
+import { Talk2meError } from '../../shared/errors.js';
+
 /**
  * Why the session manager refused a call, in a form the HTTP layer maps to a status code without
  * parsing messages:
@@ -36,16 +38,13 @@ export interface SessionLimitErrorDetails {
 }
 
 /** The only error type the session manager throws for a refused call. */
-export class SessionLimitError extends Error {
-  readonly code: SessionErrorCode;
+export class SessionLimitError extends Talk2meError<SessionErrorCode> {
   readonly retryAfterS: number | undefined;
   readonly limit: number | undefined;
   readonly requestedBytes: number | undefined;
 
   constructor(code: SessionErrorCode, message: string, details: SessionLimitErrorDetails = {}) {
-    super(message);
-    this.name = 'SessionLimitError';
-    this.code = code;
+    super(code, message);
     this.retryAfterS = details.retryAfterS;
     this.limit = details.limit;
     this.requestedBytes = details.requestedBytes;

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 
 import type { Logger } from '../../shared/logger.js';
 import { TempFileError } from './errors.js';
+import { invalidValue } from '../../shared/errors.js';
 
 export interface TempDirectory {
   /** Absolute, as configured: the paths the registry hands out start with it. */
@@ -16,7 +17,7 @@ export interface TempDirectory {
 
 export async function prepareTempDirectory(dir: string, logger: Logger): Promise<TempDirectory> {
   if (typeof dir !== 'string' || dir.trim() === '') {
-    throw new TypeError(`Expected a directory path for the temp file dir but received ${JSON.stringify(dir)}`);
+    throw new TypeError(invalidValue('the temp file dir', 'a directory path', dir));
   }
   const path = resolve(dir);
   // mode applies to every directory recursive mkdir creates; the umask can only remove bits.

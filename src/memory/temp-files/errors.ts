@@ -1,3 +1,5 @@
+import { Talk2meError } from '../../shared/errors.js';
+
 /**
  * Why the temporary-file registry refused a call, as a code callers can branch on:
  * - TEMP_DIR_UNSAFE: the upload directory is not a real directory owned by this user (a symlink,
@@ -16,12 +18,4 @@ export type TempFileErrorCode =
   | 'TEMP_REGISTRY_CLOSED'
   | 'TEMP_CONTEXT_DISPOSED';
 
-export class TempFileError extends Error {
-  readonly code: TempFileErrorCode;
-
-  constructor(code: TempFileErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TempFileError';
-    this.code = code;
-  }
-}
+export class TempFileError extends Talk2meError<TempFileErrorCode> {}

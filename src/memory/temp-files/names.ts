@@ -2,6 +2,7 @@
 // process owns a file, so a new process can tell a dead predecessor's leftovers from a live
 // neighbour's; the random part makes names unguessable; a client never chooses any part of it.
 import { randomBytes } from 'node:crypto';
+import { invalidValue } from '../../shared/errors.js';
 
 export const DEFAULT_TEMP_PREFIX = 'talk2me-';
 
@@ -20,9 +21,7 @@ export interface TempName {
 
 export function assertTempPrefix(prefix: unknown): asserts prefix is string {
   if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
-    throw new RangeError(
-      `Expected 1 to 32 characters from [A-Za-z0-9_-], not ending in a digit, for the temp file prefix but received ${JSON.stringify(prefix)}`,
-    );
+    throw new RangeError(invalidValue('the temp file prefix', '1 to 32 characters from [A-Za-z0-9_-], not ending in a digit', prefix));
   }
 }
 

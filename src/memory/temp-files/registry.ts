@@ -80,9 +80,8 @@ const ENOENT = 'ENOENT';
 /**
  * Unlinks in flight during a sweep: libuv's default pool size. Unlinks in one directory serialise on
  * its lock in the kernel, so more in flight buy little speed, while each holds a pool thread (shared
- * with the addon's transcriptions) and a CPU the event loop then waits for. On 2 cores under load
- * (bench/RESULTS.md, "bench:memory") 16 in flight finished 10-30% sooner than 4 but with about twice
- * the event-loop delay p99; 1 had a lower p99 still but took up to 6x as long.
+ * with the addon's transcriptions) and a CPU the event loop then waits for. bench:memory compares
+ * 1, 4, 8 and 16 in flight for sweep time against event-loop delay (bench/RESULTS.md).
  */
 export const DEFAULT_REMOVAL_CONCURRENCY = 4;
 

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { runBounded } from './bounded.js';
 import { parseTempName } from './names.js';
 import { removeFile } from './removal.js';
+import { invalidValue } from '../../shared/errors.js';
 
 export interface StartupSweepResult {
   removed: number;
@@ -71,7 +72,7 @@ export async function sweepDeadOwners(dir: string, prefix: string, options: Star
 export function isProcessAlive(pid: number): boolean {
   // pid 0 and negative pids address process groups: signalling them says nothing about one owner.
   if (!Number.isSafeInteger(pid) || pid <= 0) {
-    throw new RangeError(`Expected a positive integer for pid but received ${String(pid)}`);
+    throw new RangeError(invalidValue('pid', 'a positive integer', pid));
   }
   try {
     process.kill(pid, 0);
