@@ -90,13 +90,3 @@ export class AudioProcessingContext implements AsyncDisposable {
     if (this.#disposing) throw new TempFileError('TEMP_CONTEXT_DISPOSED', `Cannot ${operation}: the audio processing context was disposed`);
   }
 }
-
-/** Runs `work` with a fresh context and removes its files when `work` settles, either way. */
-export async function withMemoryManagement<T>(
-  registry: TempFileSource,
-  work: (ctx: AudioProcessingContext) => Promise<T>,
-  options: AudioProcessingOptions = {},
-): Promise<T> {
-  await using ctx = new AudioProcessingContext(registry, options);
-  return await work(ctx);
-}

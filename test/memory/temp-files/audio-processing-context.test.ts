@@ -1,11 +1,11 @@
-// AudioProcessingContext and withMemoryManagement over a real TempFileRegistry and real files.
+// AudioProcessingContext over a real TempFileRegistry and real files.
 import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { AudioProcessingContext, withMemoryManagement } from '../../../src/memory/temp-files/index.js';
+import { AudioProcessingContext } from '../../../src/memory/temp-files/index.js';
 import { TempFileError, TempFileRegistry } from '../../../src/memory/temp-files/index.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 import { recordingLogger } from '../helpers/recording-logger.js';
@@ -143,16 +143,17 @@ describe('AudioProcessingContext', () => {
   });
 });
 
-describe('withMemoryManagement', () => {
+describe('a context with `await using` around a piece of work', () => {
   it('returns what the work returns and removes its files', async () => {
     await using registry = await openRegistry();
     let path = '';
-    const result = await withMemoryManagement(registry, async (ctx) => {
+    const transcribe = async (): Promise<string> => {
+      await using ctx = new AudioProcessingContext(registry);
       path = ctx.createTempPath('wav');
       await writeFile(path, 'pcm');
       return 'transcript';
-    });
-    expect(result).toBe('transcript');
+    };
+    expect(await transcribe()).toBe('transcript');
     expect(existsSync(path)).toBe(false);
   });
 
@@ -160,18 +161,14 @@ describe('withMemoryManagement', () => {
     await using registry = await openRegistry();
     let path = '';
     const failure = new Error('decoder failed');
-    await expect(
-      withMemoryManagement(
-        registry,
-        async (ctx) => {
-          path = ctx.createTempPath('wav');
-          await writeFile(path, 'pcm');
-          throw failure;
-        },
-        { owner: 'session-4' },
-      ),
-    ).rejects.toBe(failure);
+    const transcribe = async (): Promise<string> => {
+      await using ctx = new AudioProcessingContext(registry, { owner: 'session-4' });
+      path = ctx.createTempPath('wav');
+      await writeFile(path, 'pcm');
+      throw failure;
+    };
+    await expect(transcribe()).rejects.toBe(failure);
     expect(existsSync(path)).toBe(false);
-    expect(registry.usageOf('session-4').count).toBe(0);
+    expect(registry.stats()).toMatchObject({ count: 0, owners: 0 });
   });
 });
