@@ -16,7 +16,7 @@ export interface ManagedTempFiles extends SweepableFiles {
 
 /** What the manager needs of the session manager. */
 export interface ManagedSessions {
-  expireIdle(): Promise<{ expired: number }>;
+  expireIdle(): { expired: number };
   stats(): object;
 }
 
@@ -187,7 +187,7 @@ export class MemoryManager {
     this.#counters.last = { level: run.level, at: this.#now(), durationMs: run.durationMs, freedBytes: run.freedBytes };
     await this.model.unloadIfIdle();
     if (this.#sessions) {
-      const { expired } = await this.#sessions.expireIdle();
+      const { expired } = this.#sessions.expireIdle();
       if (expired > 0) this.#logger.info({ expired }, `Memory: expired ${expired} idle session(s)`);
     }
     if (this.settings.debugMemory) this.#logger.debug({ level: run.level, durationMs: run.durationMs }, 'Memory check');
