@@ -13,7 +13,7 @@ import type { TempFileRegistry } from './registry.js';
 export type TempFileSource = Pick<TempFileRegistry, 'createPath' | 'register' | 'has' | 'remove'>;
 
 export interface AudioProcessingOptions {
-  /** Recorded with every file, e.g. the session id (TempFileRegistry.usageOf, removeOwner). */
+  /** Recorded with every file, e.g. the session's tag (see TempFileMeta.owner). */
   owner?: string;
   /** Where a file that could not be removed is reported; default silent. */
   logger?: Logger;
