@@ -30,7 +30,6 @@ export interface Admission {
 
 interface Waiter {
   start: (threads: number) => void;
-  cancel: (err: unknown) => void;
 }
 
 export class AdmissionQueue {
@@ -70,11 +69,6 @@ export class AdmissionQueue {
     }
   }
 
-  /** Rejects everyone waiting (shutdown). */
-  rejectWaiting(err: unknown): void {
-    for (const entry of this.#waiting.splice(0)) entry.cancel(err);
-  }
-
   #canStart(): boolean {
     return this.#running < this.#concurrency && this.#freeThreads >= 1;
   }
@@ -110,7 +104,6 @@ export class AdmissionQueue {
           signal?.removeEventListener('abort', onAbort);
           resolve(threads);
         },
-        cancel: reject,
       };
       const onAbort = (): void => {
         const i = this.#waiting.indexOf(entry);

@@ -2,7 +2,7 @@
 // (RSS, heap, system memory, GPU, the model's own accounting), climbs the cleanup ladder as far as
 // the figures require, unloads an idle model, expires idle sessions, and reports it all.
 import { silentLogger, type Logger } from '../shared/logger.js';
-import { AudioProcessingContext, withMemoryManagement, type AudioProcessingOptions, type TempFileSource } from './temp-files/index.js';
+import { AudioProcessingContext, type AudioProcessingOptions, type TempFileSource } from './temp-files/index.js';
 import { CleanupLadder, type CleanupLevel, type LadderForce, type LadderRun, type SweepableFiles } from './cleanup-ladder.js';
 import { takeSample, toMb, type MemorySample } from './memory-sample.js';
 import type { ModelHost, ModelHostStats } from '../model/host.js';
@@ -16,7 +16,7 @@ export interface ManagedTempFiles extends SweepableFiles {
 
 /** What the manager needs of the session manager. */
 export interface ManagedSessions {
-  expireIdle(): Promise<{ expired: number }>;
+  expireIdle(): { expired: number };
   stats(): object;
 }
 
@@ -187,7 +187,7 @@ export class MemoryManager {
     this.#counters.last = { level: run.level, at: this.#now(), durationMs: run.durationMs, freedBytes: run.freedBytes };
     await this.model.unloadIfIdle();
     if (this.#sessions) {
-      const { expired } = await this.#sessions.expireIdle();
+      const { expired } = this.#sessions.expireIdle();
       if (expired > 0) this.#logger.info({ expired }, `Memory: expired ${expired} idle session(s)`);
     }
     if (this.settings.debugMemory) this.#logger.debug({ level: run.level, durationMs: run.durationMs }, 'Memory check');
@@ -282,11 +282,6 @@ export class MemoryManager {
    */
   audioProcessing(options: AudioProcessingOptions = {}): AudioProcessingContext {
     return new AudioProcessingContext(this.#tempFileSource(), { logger: this.#logger, ...options });
-  }
-
-  /** Runs `fn` with an audio processing context that is cleaned up when `fn` settles. */
-  withMemoryManagement<T>(fn: (ctx: AudioProcessingContext) => Promise<T>, options: AudioProcessingOptions = {}): Promise<T> {
-    return withMemoryManagement(this.#tempFileSource(), fn, { logger: this.#logger, ...options });
   }
 
   #tempFileSource(): TempFileSource {

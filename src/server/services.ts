@@ -41,7 +41,7 @@ export async function createServices(config: ServerConfig, logger: Logger, overr
   });
   const close = async (): Promise<void> => {
     await memory.close();
-    await sessions.closeAll();
+    sessions.closeAll();
     await model.dispose();
     await files.close();
   };

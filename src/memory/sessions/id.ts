@@ -18,14 +18,10 @@ export function isValidSessionId(id: unknown): id is string {
 }
 
 /**
- * Throws INVALID_SESSION_ID unless `id` is valid. The message describes what was received without
- * echoing it: the id came from a client and may be huge or carry control characters meant for a log.
+ * The INVALID_SESSION_ID error for `id`, for callers that count it before throwing. The message
+ * describes what was received without echoing it: the id came from a client and may be huge or
+ * carry control characters meant for a log.
  */
-export function assertValidSessionId(id: unknown): asserts id is string {
-  if (!isValidSessionId(id)) throw invalidSessionIdError(id);
-}
-
-/** The INVALID_SESSION_ID error for `id`, for callers that count it before throwing. */
 export function invalidSessionIdError(id: unknown): SessionLimitError {
   return new SessionLimitError(
     'INVALID_SESSION_ID',

@@ -2,7 +2,7 @@ import { type Logger, silentLogger } from '../../shared/logger.js';
 import { SESSION_ERROR_CODES, type SessionErrorCode, SessionLimitError } from './errors.js';
 import { invalidSessionIdError, isValidSessionId } from './id.js';
 import { resolveSessionLimits, type SessionLimits } from './limits.js';
-import { type ResourceRelease, type SessionInfo, SessionRecord } from './record.js';
+import { type SessionInfo, SessionRecord } from './record.js';
 import { assertByteCount, TempReservation } from './temp-reservation.js';
 
 /**
@@ -34,39 +34,28 @@ export class RequestLease implements Disposable {
 }
 
 /** Why a session left: idle past the timeout (by expireIdle() or to make room), or close()/closeAll(). */
-export type SessionReleaseReason = 'expired' | 'closed';
-
-/** What onRelease receives: the last snapshot, the id (our own code may need it), and why. */
-export interface ReleasedSession extends SessionInfo {
-  id: string;
-  reason: SessionReleaseReason;
-}
+type SessionReleaseReason = 'expired' | 'closed';
 
 export interface SessionManagerOptions extends Partial<SessionLimits> {
   /** Milliseconds since the epoch; injected so tests drive time. Default Date.now. */
   now?: () => number;
   logger?: Logger;
-  /** Called once per session that left, after its tracked resources were released; errors are logged. */
-  onRelease?: (session: ReleasedSession) => void | Promise<void>;
 }
 
 export interface SessionStats {
   active: number;
   inflight: number;
   tempBytes: number;
-  resources: number;
   limits: SessionLimits;
   createdTotal: number;
   expiredTotal: number;
   closedTotal: number;
-  /** Resource releases and onRelease calls that threw or rejected. */
-  releaseErrorsTotal: number;
   rejectedTotal: Record<SessionErrorCode, number>;
 }
 
 /**
  * Per-session limits: concurrent requests, bytes of temporary files, the number of sessions, and
- * idle expiry that releases whatever an abandoned session held.
+ * idle expiry, so that an abandoned session stops counting against them.
  *
  * Sessions are keyed by an opaque id the HTTP layer reads from a cookie or header. The manager
  * keeps one small record per live session and nothing per request: a lease or reservation is
@@ -77,15 +66,11 @@ export class SessionManager {
   readonly limits: Readonly<SessionLimits>;
   readonly #now: () => number;
   readonly #log: Logger;
-  readonly #onRelease: ((session: ReleasedSession) => void | Promise<void>) | undefined;
   readonly #sessions = new Map<string, SessionRecord>();
-  // Releases still running, so closeAll() can wait for those started by eviction or close().
-  readonly #pendingReleases = new Set<Promise<void>>();
   readonly #rejected: Record<SessionErrorCode, number>;
   #createdTotal = 0;
   #expiredTotal = 0;
   #closedTotal = 0;
-  #releaseErrorsTotal = 0;
   // Warn once per spell of being full, not once per refused client.
   #warnedFull = false;
 
@@ -93,7 +78,6 @@ export class SessionManager {
     this.limits = Object.freeze(resolveSessionLimits(options));
     this.#now = options.now ?? Date.now;
     this.#log = options.logger ?? silentLogger;
-    this.#onRelease = options.onRelease;
     this.#rejected = Object.fromEntries(SESSION_ERROR_CODES.map((code) => [code, 0])) as Record<SessionErrorCode, number>;
   }
 
@@ -155,74 +139,46 @@ export class SessionManager {
     return new TempReservation(account, bytes);
   }
 
-  /**
-   * Ties something the session holds (a temp file, a decoded buffer) to its lifetime: `release`
-   * runs when the session expires or is closed. The returned function untracks it without
-   * releasing it, for when the request cleaned up after itself; it is idempotent.
-   */
-  trackResource(id: string, release: ResourceRelease): () => void {
-    this.#validate(id);
-    if (typeof release !== 'function') {
-      throw new TypeError(`Expected a function for trackResource's release but received ${typeof release}`);
+  /** Removes every session idle for idleTimeoutMs with no request in flight. */
+  expireIdle(): { expired: number } {
+    const expired = this.#removeExpired(this.#now());
+    if (expired > 0) {
+      this.#log.info({ expired, active: this.#sessions.size }, 'expired idle sessions');
     }
-    let record: SessionRecord | undefined = this.#touch(id);
-    const entry = { release };
-    record.resources.add(entry);
-    return () => {
-      record?.resources.delete(entry);
-      record = undefined;
-    };
+    return { expired };
   }
 
   /**
-   * Removes every session idle for idleTimeoutMs with no request in flight, and resolves once all
-   * they held is released. A release that throws or rejects is logged and does not stop the others.
+   * Removes the session now, in flight or not. Its outstanding leases and reservations stay
+   * harmless: ending them changes nothing live, and growing a reservation throws SESSION_CLOSED.
+   * An unknown id is not an error.
    */
-  async expireIdle(): Promise<{ expired: number }> {
-    const releases = this.#removeExpired(this.#now());
-    if (releases.length > 0) {
-      this.#log.info({ expired: releases.length, active: this.#sessions.size }, 'expired idle sessions');
-    }
-    await Promise.all(releases);
-    return { expired: releases.length };
-  }
-
-  /**
-   * Removes the session now, in flight or not, and releases what it holds. Its outstanding leases
-   * and reservations stay harmless: ending them changes nothing live, and growing a reservation
-   * throws SESSION_CLOSED. An unknown id is not an error.
-   */
-  async close(id: string): Promise<void> {
+  close(id: string): void {
     this.#validate(id);
     const record = this.#sessions.get(id);
-    if (record) await this.#remove(record, 'closed');
+    if (record) this.#remove(record, 'closed');
   }
 
-  /** Closes every session and waits for every release still running, including earlier evictions'. */
-  async closeAll(): Promise<void> {
-    for (const record of [...this.#sessions.values()]) void this.#remove(record, 'closed');
-    while (this.#pendingReleases.size > 0) await Promise.all([...this.#pendingReleases]);
+  /** Closes every session (at shutdown). */
+  closeAll(): void {
+    for (const record of [...this.#sessions.values()]) this.#remove(record, 'closed');
   }
 
   stats(): SessionStats {
     let inflight = 0;
     let tempBytes = 0;
-    let resources = 0;
     for (const record of this.#sessions.values()) {
       inflight += record.inflight;
       tempBytes += record.tempBytes;
-      resources += record.resources.size;
     }
     return {
       active: this.#sessions.size,
       inflight,
       tempBytes,
-      resources,
       limits: { ...this.limits },
       createdTotal: this.#createdTotal,
       expiredTotal: this.#expiredTotal,
       closedTotal: this.#closedTotal,
-      releaseErrorsTotal: this.#releaseErrorsTotal,
       rejectedTotal: { ...this.#rejected },
     };
   }
@@ -246,7 +202,7 @@ export class SessionManager {
       return existing;
     }
     if (this.#sessions.size >= this.limits.maxSessions) {
-      const evicted = this.#removeExpired(now).length;
+      const evicted = this.#removeExpired(now);
       if (evicted > 0) this.#log.info({ evicted, active: this.#sessions.size }, 'evicted expired sessions to make room');
     }
     if (this.#sessions.size >= this.limits.maxSessions) {
@@ -289,14 +245,15 @@ export class SessionManager {
     record.lastSeenAt = this.#now();
   }
 
-  // Removes the expired sessions synchronously (a touch that follows creates a fresh session rather
-  // than reviving one being released) and returns their releases, already running.
-  #removeExpired(now: number): Promise<void>[] {
-    const releases: Promise<void>[] = [];
+  // Removes the expired sessions and returns how many.
+  #removeExpired(now: number): number {
+    let expired = 0;
     for (const record of this.#sessions.values()) {
-      if (record.isExpired(now, this.limits.idleTimeoutMs)) releases.push(this.#remove(record, 'expired'));
+      if (!record.isExpired(now, this.limits.idleTimeoutMs)) continue;
+      this.#remove(record, 'expired');
+      expired += 1;
     }
-    return releases;
+    return expired;
   }
 
   // The earliest a session could expire: an idle one at its timeout, a busy one a full timeout after
@@ -309,38 +266,12 @@ export class SessionManager {
     return Math.max(1, Math.ceil(soonestMs / 1000));
   }
 
-  #remove(record: SessionRecord, reason: SessionReleaseReason): Promise<void> {
+  #remove(record: SessionRecord, reason: SessionReleaseReason): void {
     this.#sessions.delete(record.id);
     record.closed = true;
     if (reason === 'expired') this.#expiredTotal += 1;
     else this.#closedTotal += 1;
-    const info = record.info();
-    const resources = [...record.resources];
-    record.resources.clear();
-    const release: Promise<void> = this.#release(record, info, resources, reason).finally(() => {
-      this.#pendingReleases.delete(release);
-    });
-    this.#pendingReleases.add(release);
-    return release;
-  }
-
-  async #release(record: SessionRecord, info: SessionInfo, resources: { release: ResourceRelease }[], reason: SessionReleaseReason): Promise<void> {
-    await Promise.all(resources.map((resource) => this.#safely(resource.release, record, reason, 'releasing a session resource failed')));
-    const onRelease = this.#onRelease;
-    if (onRelease) {
-      await this.#safely(() => onRelease({ ...info, id: record.id, reason }), record, reason, 'onRelease failed for a session');
-    }
-    this.#log.debug({ session: record.tag, reason, resources: resources.length, tempBytes: info.tempBytes }, 'session released');
-  }
-
-  // Runs a release so that a throw or a rejection is logged and counted, never propagated.
-  async #safely(release: () => void | Promise<void>, record: SessionRecord, reason: SessionReleaseReason, message: string): Promise<void> {
-    try {
-      await release();
-    } catch (err) {
-      this.#releaseErrorsTotal += 1;
-      this.#log.error({ err, session: record.tag, reason }, message);
-    }
+    this.#log.debug({ session: record.tag, reason, tempBytes: record.tempBytes }, 'session released');
   }
 
   #reject(error: SessionLimitError, record?: SessionRecord): SessionLimitError {

@@ -1,8 +1,5 @@
 import { sessionTag } from './id.js';
 
-/** What a session holds besides counters: something to release when the session goes (a temp file). */
-export type ResourceRelease = () => void | Promise<void>;
-
 /** A snapshot of one session, safe to show an admin: it names the session by tag, never by id. */
 export interface SessionInfo {
   /** See sessionTag(): a non-reversible name for logs and the admin endpoint. */
@@ -11,8 +8,6 @@ export interface SessionInfo {
   lastSeenAt: number;
   inflight: number;
   tempBytes: number;
-  /** Tracked resources not yet untracked. */
-  resources: number;
 }
 
 /**
@@ -27,8 +22,6 @@ export class SessionRecord {
   lastSeenAt: number;
   inflight = 0;
   tempBytes = 0;
-  // One object per track() call, so the same function tracked twice is released twice.
-  readonly resources = new Set<{ release: ResourceRelease }>();
   /** Set when the session left the manager (closed, expired, evicted); nothing may grow it after. */
   closed = false;
 
@@ -51,7 +44,6 @@ export class SessionRecord {
       lastSeenAt: this.lastSeenAt,
       inflight: this.inflight,
       tempBytes: this.tempBytes,
-      resources: this.resources.size,
     };
   }
 }

@@ -13,7 +13,7 @@ import type { TempFileRegistry } from './registry.js';
 export type TempFileSource = Pick<TempFileRegistry, 'createPath' | 'register' | 'has' | 'remove'>;
 
 export interface AudioProcessingOptions {
-  /** Recorded with every file, e.g. the session id (TempFileRegistry.usageOf, removeOwner). */
+  /** Recorded with every file, e.g. the session's tag (see TempFileMeta.owner). */
   owner?: string;
   /** Where a file that could not be removed is reported; default silent. */
   logger?: Logger;
@@ -89,14 +89,4 @@ export class AudioProcessingContext implements AsyncDisposable {
   #assertLive(operation: string): void {
     if (this.#disposing) throw new TempFileError('TEMP_CONTEXT_DISPOSED', `Cannot ${operation}: the audio processing context was disposed`);
   }
-}
-
-/** Runs `work` with a fresh context and removes its files when `work` settles, either way. */
-export async function withMemoryManagement<T>(
-  registry: TempFileSource,
-  work: (ctx: AudioProcessingContext) => Promise<T>,
-  options: AudioProcessingOptions = {},
-): Promise<T> {
-  await using ctx = new AudioProcessingContext(registry, options);
-  return await work(ctx);
 }

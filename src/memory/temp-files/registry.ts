@@ -28,7 +28,7 @@ export interface TempFileRegistryOptions {
 }
 
 export interface TempFileMeta {
-  /** Who the file belongs to, e.g. a session id: counted by usageOf(), removed by removeOwner(). */
+  /** Who the file belongs to, e.g. a session's tag: counted in stats().owners; another owner cannot register the path. */
   owner?: string;
   /** Its size if the caller knows it; otherwise taken from the file if it exists. */
   size?: number;
@@ -52,11 +52,6 @@ export interface TempFileStats {
   owners: number;
 }
 
-export interface OwnerUsage {
-  count: number;
-  bytes: number;
-}
-
 interface Entry {
   readonly path: string;
   readonly owner: string | undefined;
@@ -65,10 +60,6 @@ interface Entry {
   /** queued: waiting in the arrival queue; leaving: taken for removal; gone: no longer tracked. */
   state: 'queued' | 'leaving' | 'gone';
   removal: Promise<RemovalOutcome> | undefined;
-}
-
-interface OwnerTotals extends OwnerUsage {
-  entries: Set<Entry>;
 }
 
 // Directories held by an open registry in this process (real paths). A second registry on the same
@@ -97,7 +88,8 @@ export class TempFileRegistry implements AsyncDisposable {
   readonly #concurrency: number;
   readonly #entries = new Map<string, Entry>();
   readonly #queue = new ArrivalQueue<Entry>((entry) => entry.state === 'queued');
-  readonly #owners = new Map<string, OwnerTotals>();
+  // Tracked files per owner, for stats().owners.
+  readonly #owners = new Map<string, number>();
   readonly #pending = new Set<Promise<unknown>>();
   #knownBytes = 0;
   #lastStamp = -Infinity;
@@ -160,8 +152,8 @@ export class TempFileRegistry implements AsyncDisposable {
   }
 
   /**
-   * Tracks a path of this registry's scheme again (after unregister(), or one made by another part
-   * of this process with the same scheme). Refused: anything not directly inside the directory, not
+   * Tracks a path of this registry's scheme (one made by another part of this process with the same
+   * scheme, or one it no longer tracks). Refused: anything not directly inside the directory, not
    * named with our prefix and pid, a symlink, or not a regular file. A path already tracked keeps
    * its age. Returns the path as the registry keys it.
    */
@@ -202,19 +194,6 @@ export class TempFileRegistry implements AsyncDisposable {
     const entry = key === undefined ? undefined : this.#entries.get(key);
     if (!entry) throw refused(path, 'is not registered');
     this.#setBytes(entry, bytes);
-  }
-
-  /**
-   * Stops tracking a path and leaves the file where it is; returns whether it was tracked. Move the
-   * file out of the directory to keep it: one left behind is removed by the next process's
-   * start-up sweep. A removal already in flight cannot be stopped (returns false).
-   */
-  unregister(path: string): boolean {
-    const key = this.#keyOf(path);
-    const entry = key === undefined ? undefined : this.#entries.get(key);
-    if (!entry || entry.state !== 'queued') return false;
-    this.#untrack(entry);
-    return true;
   }
 
   /**
@@ -264,19 +243,6 @@ export class TempFileRegistry implements AsyncDisposable {
       oldestAgeMs: oldest === undefined ? null : Math.max(0, this.#now() - oldest.registeredAt),
       owners: this.#owners.size,
     };
-  }
-
-  usageOf(owner: string): OwnerUsage {
-    const totals = this.#owners.get(owner);
-    return { count: totals?.count ?? 0, bytes: totals?.bytes ?? 0 };
-  }
-
-  /** Removes every tracked file of one owner, e.g. when its session ends. */
-  removeOwner(owner: string): Promise<RemovalResult> {
-    const started = performance.now();
-    const entries = [...(this.#owners.get(owner)?.entries ?? [])];
-    for (const entry of entries) this.#takeForRemoval(entry);
-    return this.#pendingOp(this.#removeEntries(entries, started, 'removed temporary files of an owner', { owner }));
   }
 
   /** Removes every tracked file (and waits for removals already in flight). */
@@ -370,13 +336,7 @@ export class TempFileRegistry implements AsyncDisposable {
     this.#entries.set(path, entry);
     this.#queue.push(entry);
     this.#knownBytes += bytes ?? 0;
-    if (owner !== undefined) {
-      let totals = this.#owners.get(owner);
-      if (!totals) this.#owners.set(owner, (totals = { count: 0, bytes: 0, entries: new Set() }));
-      totals.count++;
-      totals.bytes += bytes ?? 0;
-      totals.entries.add(entry);
-    }
+    if (owner !== undefined) this.#owners.set(owner, (this.#owners.get(owner) ?? 0) + 1);
   }
 
   #untrack(entry: Entry): void {
@@ -386,13 +346,9 @@ export class TempFileRegistry implements AsyncDisposable {
     this.#entries.delete(entry.path);
     this.#knownBytes -= entry.bytes ?? 0;
     if (entry.owner !== undefined) {
-      const totals = this.#owners.get(entry.owner);
-      if (totals) {
-        totals.count--;
-        totals.bytes -= entry.bytes ?? 0;
-        totals.entries.delete(entry);
-        if (totals.count === 0) this.#owners.delete(entry.owner);
-      }
+      const count = (this.#owners.get(entry.owner) ?? 0) - 1;
+      if (count > 0) this.#owners.set(entry.owner, count);
+      else this.#owners.delete(entry.owner);
     }
   }
 
@@ -401,16 +357,6 @@ export class TempFileRegistry implements AsyncDisposable {
     entry.bytes = bytes;
     if (entry.state === 'gone') return;
     this.#knownBytes += delta;
-    if (entry.owner !== undefined) {
-      const totals = this.#owners.get(entry.owner);
-      if (totals) totals.bytes += delta;
-    }
-  }
-
-  #takeForRemoval(entry: Entry): void {
-    if (entry.state !== 'queued') return;
-    this.#queue.markStale();
-    entry.state = 'leaving';
   }
 
   /** Starts the entry's unlink, or joins the one in flight. */
@@ -437,7 +383,7 @@ export class TempFileRegistry implements AsyncDisposable {
     return entry.removal;
   }
 
-  async #removeEntries(entries: Entry[], started: number, message: string, figures: object = {}): Promise<RemovalResult> {
+  async #removeEntries(entries: Entry[], started: number, message: string): Promise<RemovalResult> {
     let removed = 0;
     let bytes = 0;
     let failed = 0;
@@ -452,7 +398,7 @@ export class TempFileRegistry implements AsyncDisposable {
     });
     const result = { removed, bytes, failed, durationMs: performance.now() - started };
     if (removed > 0 || failed > 0) {
-      this.#logger.info({ ...figures, ...result, remaining: this.#entries.size }, message);
+      this.#logger.info({ ...result, remaining: this.#entries.size }, message);
     }
     return result;
   }

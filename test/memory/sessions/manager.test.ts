@@ -4,7 +4,6 @@ import type { Logger } from '../../../src/shared/logger.js';
 import {
   DEFAULT_SESSION_LIMITS,
   newSessionId,
-  type ReleasedSession,
   SessionLimitError,
   SessionManager,
   type SessionManagerOptions,
@@ -31,19 +30,14 @@ function recordingLogger(): Logger & { entries: LogEntry[] } {
 function setup(options: SessionManagerOptions = {}) {
   let time = 1_700_000_000_000;
   const log = recordingLogger();
-  const released: ReleasedSession[] = [];
   const sessions = new SessionManager({
     now: () => time,
     logger: log,
-    onRelease: (session) => {
-      released.push(session);
-    },
     ...options,
   });
   return {
     sessions,
     log,
-    released,
     advance: (ms: number) => {
       time += ms;
     },
@@ -75,7 +69,7 @@ describe('session ids', () => {
     expect(sessions.stats().active).toBe(1000);
   });
 
-  it('rejects ids that are empty, too long, outside [A-Za-z0-9_-] or not strings, without echoing them', async () => {
+  it('rejects ids that are empty, too long, outside [A-Za-z0-9_-] or not strings, without echoing them', () => {
     const { sessions } = setup();
     const bad: unknown[] = ['', 'x'.repeat(129), 'a b', 'a.b', 'abc\n{"level":"fatal"}', 'ü', 'a/../b', 42, null, undefined];
     for (const id of bad) {
@@ -84,7 +78,7 @@ describe('session ids', () => {
         () => sessions.peek(id as string),
         () => sessions.beginRequest(id as string),
         () => sessions.reserveTempBytes(id as string, 1),
-        () => sessions.trackResource(id as string, () => {}),
+        () => sessions.close(id as string),
       ];
       for (const call of calls) {
         const err = refusal(call);
@@ -92,12 +86,11 @@ describe('session ids', () => {
         expect(err.message).toMatch(/^Expected a session id of 1 to 128 characters from \[A-Za-z0-9_-\] but received /);
         if (typeof id === 'string' && id.length > 0) expect(err.message).not.toContain(id);
       }
-      await expectRejectsInvalid(() => sessions.close(id as string));
     }
     expect(refusal(() => sessions.touch('x'.repeat(129))).message).toContain('a string of 129 characters');
     expect(refusal(() => sessions.touch(42 as unknown as string)).message).toContain('received number');
     expect(sessions.stats().active).toBe(0);
-    expect(sessions.stats().rejectedTotal.INVALID_SESSION_ID).toBe(bad.length * 6 + 2);
+    expect(sessions.stats().rejectedTotal.INVALID_SESSION_ID).toBe(bad.length * 5 + 2);
     // The longest valid id and every character of the set are accepted.
     sessions.touch('x'.repeat(128));
     sessions.touch('AZaz09_-');
@@ -111,10 +104,6 @@ describe('session ids', () => {
     expect(sessionTag(id)).not.toBe(sessionTag(newSessionId()));
   });
 });
-
-async function expectRejectsInvalid(call: () => Promise<unknown>): Promise<void> {
-  await expect(call()).rejects.toMatchObject({ name: 'SessionLimitError', code: 'INVALID_SESSION_ID' });
-}
 
 describe('concurrent requests per session', () => {
   it('refuses a request over the limit with SESSION_CONCURRENCY_LIMIT, and frees the slot when a lease ends', () => {
@@ -272,12 +261,9 @@ describe('number of sessions', () => {
     expect(refusal(() => sessions.touch('b')).retryAfterS).toBe(30 * 60);
   });
 
-  it('evicts expired sessions, and only those, to make room, releasing what they held', async () => {
-    const { sessions, advance, released } = setup({ maxSessions: 3, idleTimeoutMs: 30 * MINUTE });
-    const releasedFiles: string[] = [];
-    sessions.trackResource('old', () => {
-      releasedFiles.push('old.wav');
-    });
+  it('evicts expired sessions, and only those, to make room', () => {
+    const { sessions, advance } = setup({ maxSessions: 3, idleTimeoutMs: 30 * MINUTE });
+    sessions.touch('old');
     sessions.touch('busy');
     const lease = sessions.beginRequest('busy');
     advance(20 * MINUTE);
@@ -286,124 +272,75 @@ describe('number of sessions', () => {
 
     sessions.touch('new');
     expect(sessions.list().map((s) => s.tag)).toEqual(['busy', 'recent', 'new'].map(sessionTag));
-    await sessions.closeAll(); // also waits for the eviction's release
-    expect(releasedFiles).toEqual(['old.wav']);
-    expect(released.find((s) => s.id === 'old')).toMatchObject({ reason: 'expired', resources: 1 });
-    expect(sessions.stats()).toMatchObject({ expiredTotal: 1, closedTotal: 3 });
+    sessions.closeAll();
+    expect(sessions.stats()).toMatchObject({ active: 0, expiredTotal: 1, closedTotal: 3 });
     lease.end();
   });
 });
 
 describe('idle expiry', () => {
-  it('expires sessions idle past the timeout and releases every tracked resource, even when some fail', async () => {
-    const { sessions, advance, log, released } = setup({ idleTimeoutMs: 30 * MINUTE });
-    const calls: string[] = [];
-    sessions.trackResource('alice', () => {
-      calls.push('first');
-    });
-    sessions.trackResource('alice', () => {
-      throw new Error('unlink failed: EBUSY');
-    });
-    sessions.trackResource('alice', () => Promise.reject(new Error('rm failed: EACCES')));
-    sessions.trackResource('alice', async () => {
-      await new Promise((resolve) => setImmediate(resolve));
-      calls.push('async');
-    });
-    const untrack = sessions.trackResource('alice', () => {
-      calls.push('untracked');
-    });
-    untrack();
-    untrack();
+  it('expires sessions idle past the timeout', () => {
+    const { sessions, advance } = setup({ idleTimeoutMs: 30 * MINUTE });
+    sessions.touch('alice');
     sessions.touch('bob');
 
     advance(30 * MINUTE - 1);
-    expect(await sessions.expireIdle()).toEqual({ expired: 0 });
+    expect(sessions.expireIdle()).toEqual({ expired: 0 });
     sessions.touch('bob');
     advance(1);
-    expect(await sessions.expireIdle()).toEqual({ expired: 1 });
+    expect(sessions.expireIdle()).toEqual({ expired: 1 });
 
-    expect(calls.sort()).toEqual(['async', 'first']);
     expect(sessions.peek('alice')).toBeUndefined();
     expect(sessions.peek('bob')).toBeDefined();
-    const errors = log.entries.filter((entry) => entry.level === 'error');
-    expect(errors.map((entry) => (entry.obj.err as Error).message).sort()).toEqual(['rm failed: EACCES', 'unlink failed: EBUSY']);
-    for (const entry of errors) expect(entry.obj).toMatchObject({ session: sessionTag('alice'), reason: 'expired' });
-    expect(released).toEqual([expect.objectContaining({ id: 'alice', tag: sessionTag('alice'), reason: 'expired', resources: 4 })]);
-    expect(sessions.stats()).toMatchObject({ active: 1, expiredTotal: 1, releaseErrorsTotal: 2 });
+    expect(sessions.stats()).toMatchObject({ active: 1, expiredTotal: 1 });
   });
 
-  it('never expires a session with a request in flight, and counts its idle time from the end of its last request', async () => {
+  it('never expires a session with a request in flight, and counts its idle time from the end of its last request', () => {
     const { sessions, advance } = setup({ idleTimeoutMs: 30 * MINUTE });
-    let releasedFile = false;
-    sessions.trackResource('alice', () => {
-      releasedFile = true;
-    });
     const lease = sessions.beginRequest('alice');
     advance(2 * 60 * MINUTE);
-    expect(await sessions.expireIdle()).toEqual({ expired: 0 });
+    expect(sessions.expireIdle()).toEqual({ expired: 0 });
     lease.end();
     advance(30 * MINUTE - 1);
-    expect(await sessions.expireIdle()).toEqual({ expired: 0 });
-    expect(releasedFile).toBe(false);
+    expect(sessions.expireIdle()).toEqual({ expired: 0 });
+    expect(sessions.peek('alice')).toBeDefined();
     advance(1);
-    expect(await sessions.expireIdle()).toEqual({ expired: 1 });
-    expect(releasedFile).toBe(true);
-  });
-
-  it('logs and survives an onRelease that throws', async () => {
-    const { sessions, advance, log } = setup({
-      onRelease: () => {
-        throw new Error('metrics down');
-      },
-    });
-    sessions.touch('alice');
-    advance(DEFAULT_SESSION_LIMITS.idleTimeoutMs);
-    expect(await sessions.expireIdle()).toEqual({ expired: 1 });
-    expect(log.entries.find((entry) => entry.level === 'error')?.msg).toBe('onRelease failed for a session');
+    expect(sessions.expireIdle()).toEqual({ expired: 1 });
+    expect(sessions.peek('alice')).toBeUndefined();
   });
 });
 
 describe('closing sessions', () => {
-  it('closes a session at once, in flight or not; its old leases and reservations cannot touch a new session with the same id', async () => {
-    const { sessions, released } = setup({ maxConcurrentPerSession: 1, maxTempBytesPerSession: 1000 });
-    let releasedFile = 0;
-    sessions.trackResource('alice', () => {
-      releasedFile += 1;
-    });
+  it('closes a session at once, in flight or not; its old leases and reservations cannot touch a new session with the same id', () => {
+    const { sessions } = setup({ maxConcurrentPerSession: 1, maxTempBytesPerSession: 1000 });
     const lease = sessions.beginRequest('alice');
     const upload = sessions.reserveTempBytes('alice', 900);
-    await sessions.close('alice');
-    await sessions.close('alice'); // unknown by now: not an error
-    expect(releasedFile).toBe(1);
-    expect(released).toEqual([expect.objectContaining({ id: 'alice', reason: 'closed', inflight: 1, tempBytes: 900 })]);
+    sessions.close('alice');
+    sessions.close('alice'); // unknown by now: not an error
+    expect(sessions.peek('alice')).toBeUndefined();
+    expect(sessions.stats()).toMatchObject({ active: 0, inflight: 0, tempBytes: 0, closedTotal: 1 });
 
     const fresh = sessions.beginRequest('alice');
     const err = refusal(() => upload.grow(1));
     expect(err.code).toBe('SESSION_CLOSED');
     lease.end();
     upload.release();
-    expect(sessions.peek('alice')).toMatchObject({ inflight: 1, tempBytes: 0, resources: 0 });
+    expect(sessions.peek('alice')).toMatchObject({ inflight: 1, tempBytes: 0 });
     sessions.reserveTempBytes('alice', 1000).release();
     fresh.end();
   });
 
-  it('closeAll releases every session and waits for releases still running', async () => {
+  it('closeAll closes every session', () => {
     const { sessions } = setup();
-    const finished: string[] = [];
-    for (const id of ['a', 'b', 'c']) {
-      sessions.trackResource(id, async () => {
-        await new Promise((resolve) => setTimeout(resolve, 5));
-        finished.push(id);
-      });
-    }
-    await sessions.closeAll();
-    expect(finished.sort()).toEqual(['a', 'b', 'c']);
+    for (const id of ['a', 'b', 'c']) sessions.touch(id);
+    sessions.closeAll();
+    expect(sessions.list()).toEqual([]);
     expect(sessions.stats()).toMatchObject({ active: 0, closedTotal: 3 });
   });
 });
 
 describe('stats and list', () => {
-  it('report live sessions by tag, their load, the limits and the totals', async () => {
+  it('report live sessions by tag, their load, the limits and the totals', () => {
     const { sessions, advance, now } = setup({ maxSessions: 5, maxConcurrentPerSession: 3, maxTempBytesPerSession: 5000, idleTimeoutMs: MINUTE });
     const aliceId = newSessionId();
     const bobId = newSessionId();
@@ -411,23 +348,20 @@ describe('stats and list', () => {
     const lease = sessions.beginRequest(aliceId);
     sessions.beginRequest(aliceId);
     sessions.reserveTempBytes(aliceId, 1234);
-    sessions.trackResource(aliceId, () => {});
     advance(5000);
     sessions.reserveTempBytes(bobId, 10);
     sessions.touch('gone');
-    await sessions.close('gone');
+    sessions.close('gone');
     refusal(() => sessions.touch(''));
 
     expect(sessions.stats()).toEqual({
       active: 2,
       inflight: 2,
       tempBytes: 1244,
-      resources: 1,
       limits: { maxSessions: 5, maxConcurrentPerSession: 3, maxTempBytesPerSession: 5000, idleTimeoutMs: MINUTE },
       createdTotal: 3,
       expiredTotal: 0,
       closedTotal: 1,
-      releaseErrorsTotal: 0,
       rejectedTotal: {
         INVALID_SESSION_ID: 1,
         SESSION_CONCURRENCY_LIMIT: 0,
@@ -438,8 +372,8 @@ describe('stats and list', () => {
     });
     const list = sessions.list();
     expect(list).toEqual([
-      { tag: sessionTag(aliceId), createdAt, lastSeenAt: createdAt, inflight: 2, tempBytes: 1234, resources: 1 },
-      { tag: sessionTag(bobId), createdAt: createdAt + 5000, lastSeenAt: createdAt + 5000, inflight: 0, tempBytes: 10, resources: 0 },
+      { tag: sessionTag(aliceId), createdAt, lastSeenAt: createdAt, inflight: 2, tempBytes: 1234 },
+      { tag: sessionTag(bobId), createdAt: createdAt + 5000, lastSeenAt: createdAt + 5000, inflight: 0, tempBytes: 10 },
     ]);
     // Ids are bearer credentials: the admin view never carries them.
     const shown = JSON.stringify(list);
@@ -461,41 +395,33 @@ describe('stats and list', () => {
 });
 
 describe('bounded memory', () => {
-  it('leaves the manager empty after 10 000 sessions are used and expired', async () => {
-    const { sessions, advance, released } = setup({ maxSessions: 10_000, idleTimeoutMs: MINUTE });
-    let releasedResources = 0;
+  it('leaves the manager empty after 10 000 sessions are used and expired', () => {
+    const { sessions, advance } = setup({ maxSessions: 10_000, idleTimeoutMs: MINUTE });
     for (let i = 0; i < 10_000; i++) {
       const id = newSessionId();
       const lease = sessions.beginRequest(id);
       const upload = sessions.reserveTempBytes(id, 1000);
       upload.grow(500);
-      sessions.trackResource(id, () => {
-        releasedResources += 1;
-      });
       upload.release();
       lease.end();
     }
-    expect(sessions.stats()).toMatchObject({ active: 10_000, inflight: 0, tempBytes: 0, resources: 10_000 });
+    expect(sessions.stats()).toMatchObject({ active: 10_000, inflight: 0, tempBytes: 0 });
     advance(MINUTE);
-    expect(await sessions.expireIdle()).toEqual({ expired: 10_000 });
-    expect(releasedResources).toBe(10_000);
-    expect(released).toHaveLength(10_000);
-    expect(sessions.stats()).toMatchObject({ active: 0, inflight: 0, tempBytes: 0, resources: 0, createdTotal: 10_000, expiredTotal: 10_000 });
+    expect(sessions.expireIdle()).toEqual({ expired: 10_000 });
+    expect(sessions.stats()).toMatchObject({ active: 0, inflight: 0, tempBytes: 0, createdTotal: 10_000, expiredTotal: 10_000 });
     expect(sessions.list()).toEqual([]);
   });
 
-  it('stays within maxSessions while 10 000 sessions churn through eviction', async () => {
+  it('stays within maxSessions while 10 000 sessions churn through eviction', () => {
     const { sessions, advance } = setup({ maxSessions: 100, idleTimeoutMs: MINUTE });
-    let releasedResources = 0;
     for (let i = 0; i < 10_000; i++) {
-      sessions.trackResource(newSessionId(), () => {
-        releasedResources += 1;
-      });
+      sessions.touch(newSessionId());
       expect(sessions.stats().active).toBeLessThanOrEqual(100);
       advance(1000);
     }
-    await sessions.closeAll();
-    expect(releasedResources).toBe(10_000);
-    expect(sessions.stats()).toMatchObject({ active: 0, createdTotal: 10_000, rejectedTotal: { SESSION_COUNT_LIMIT: 0 } });
+    sessions.closeAll();
+    const stats = sessions.stats();
+    expect(stats.expiredTotal + stats.closedTotal).toBe(10_000); // every session left, evicted or closed
+    expect(stats).toMatchObject({ active: 0, createdTotal: 10_000, rejectedTotal: { SESSION_COUNT_LIMIT: 0 } });
   });
 });

@@ -1,14 +1,15 @@
-// AudioProcessingContext and withMemoryManagement over a real TempFileRegistry and real files.
+// AudioProcessingContext over a real TempFileRegistry and real files.
 import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { AudioProcessingContext, withMemoryManagement } from '../../../src/memory/temp-files/index.js';
+import { AudioProcessingContext } from '../../../src/memory/temp-files/index.js';
 import { TempFileError, TempFileRegistry } from '../../../src/memory/temp-files/index.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 import { recordingLogger } from '../helpers/recording-logger.js';
+import { nameFor } from '../helpers/temp-names.js';
 import { makeUnremovable } from '../helpers/unremovable.js';
 
 let root: { path: string; remove: () => Promise<void> };
@@ -24,6 +25,16 @@ afterAll(async () => {
 
 function openRegistry(): Promise<TempFileRegistry> {
   return TempFileRegistry.open({ dir: join(root.path, `case-${++cases}`) });
+}
+
+/**
+ * The owner a tracked file is registered for, as the registry shows it: registering the path again
+ * is accepted for its own owner and refused for any other.
+ */
+function ownerOf(registry: TempFileRegistry, path: string): string | undefined {
+  const candidates = ['session-1', 'session-2', 'session-3', 'session-4'];
+  const accepted = candidates.filter((owner) => codeOf(() => registry.register(path, { owner })) === undefined);
+  return accepted.length === 1 ? accepted[0] : `accepted for ${JSON.stringify(accepted)}`;
 }
 
 function codeOf(call: () => unknown): string | undefined {
@@ -47,7 +58,8 @@ describe('AudioProcessingContext', () => {
       await writeFile(wav, Buffer.alloc(4096));
       expect(wav.endsWith('.wav')).toBe(true);
       expect(ctx.tempFiles).toEqual([upload, wav]);
-      expect(registry.usageOf('session-1').count).toBe(2);
+      expect(registry.stats()).toMatchObject({ count: 2, owners: 1 });
+      expect([ownerOf(registry, upload), ownerOf(registry, wav)]).toEqual(['session-1', 'session-1']);
       paths = [upload, wav];
     }
     expect(paths.map((p) => existsSync(p))).toEqual([false, false]);
@@ -91,8 +103,7 @@ describe('AudioProcessingContext', () => {
   it('adopts files the registry tracks, registers files of its scheme, refuses others', async () => {
     await using registry = await openRegistry();
     const tracked = registry.createPath({ ext: 'wav', owner: 'session-2' });
-    const handedBack = registry.createPath();
-    registry.unregister(handedBack);
+    const handedBack = join(registry.dir, nameFor(process.pid)); // of the registry's scheme, not tracked
     for (const path of [tracked, handedBack]) await writeFile(path, 'x');
     const foreign = join(dirname(registry.dir), 'foreign.wav');
     await writeFile(foreign, 'not ours');
@@ -101,8 +112,9 @@ describe('AudioProcessingContext', () => {
     ctx.addTempFile(tracked);
     ctx.addTempFile(handedBack);
     expect(codeOf(() => ctx.addTempFile(foreign))).toBe('TEMP_PATH_REFUSED');
-    expect(registry.usageOf('session-2').count).toBe(1); // adopted, owner kept
-    expect(registry.usageOf('session-3').count).toBe(1); // registered for the context's owner
+    expect(ownerOf(registry, tracked)).toBe('session-2'); // adopted, owner kept
+    expect(ownerOf(registry, handedBack)).toBe('session-3'); // registered for the context's owner
+    expect(registry.stats()).toMatchObject({ count: 2, owners: 2 });
     expect(ctx.tempFiles).toHaveLength(2);
     await ctx.dispose();
     expect([existsSync(tracked), existsSync(handedBack), existsSync(foreign)]).toEqual([false, false, true]);
@@ -143,16 +155,17 @@ describe('AudioProcessingContext', () => {
   });
 });
 
-describe('withMemoryManagement', () => {
+describe('a context with `await using` around a piece of work', () => {
   it('returns what the work returns and removes its files', async () => {
     await using registry = await openRegistry();
     let path = '';
-    const result = await withMemoryManagement(registry, async (ctx) => {
+    const transcribe = async (): Promise<string> => {
+      await using ctx = new AudioProcessingContext(registry);
       path = ctx.createTempPath('wav');
       await writeFile(path, 'pcm');
       return 'transcript';
-    });
-    expect(result).toBe('transcript');
+    };
+    expect(await transcribe()).toBe('transcript');
     expect(existsSync(path)).toBe(false);
   });
 
@@ -160,18 +173,14 @@ describe('withMemoryManagement', () => {
     await using registry = await openRegistry();
     let path = '';
     const failure = new Error('decoder failed');
-    await expect(
-      withMemoryManagement(
-        registry,
-        async (ctx) => {
-          path = ctx.createTempPath('wav');
-          await writeFile(path, 'pcm');
-          throw failure;
-        },
-        { owner: 'session-4' },
-      ),
-    ).rejects.toBe(failure);
+    const transcribe = async (): Promise<string> => {
+      await using ctx = new AudioProcessingContext(registry, { owner: 'session-4' });
+      path = ctx.createTempPath('wav');
+      await writeFile(path, 'pcm');
+      throw failure;
+    };
+    await expect(transcribe()).rejects.toBe(failure);
     expect(existsSync(path)).toBe(false);
-    expect(registry.usageOf('session-4').count).toBe(0);
+    expect(registry.stats()).toMatchObject({ count: 0, owners: 0 });
   });
 });

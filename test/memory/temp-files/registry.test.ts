@@ -109,7 +109,7 @@ describe('createPath', () => {
     expect(dirname(path)).toBe(dir);
     expect(basename(path)).toMatch(new RegExp(`^talk2me-${process.pid}-[0-9a-f]{16}\\.webm$`));
     expect(registry.has(path)).toBe(true);
-    expect(registry.usageOf('s1')).toEqual({ count: 1, bytes: 0 });
+    expect(registry.stats()).toMatchObject({ count: 1, bytes: 0, owners: 1 });
     expect(existsSync(path)).toBe(false); // the caller creates the file
   });
 
@@ -146,15 +146,14 @@ describe('createPath', () => {
   });
 });
 
-describe('register, unregister, remove', () => {
+describe('register, remove', () => {
   it('registers a file of our scheme with its size', async () => {
     const dir = freshDir();
     await using registry = await TempFileRegistry.open({ dir });
     const path = join(dir, nameFor(process.pid));
     await writeFile(path, Buffer.alloc(4321));
     expect(registry.register(path, { owner: 's1' })).toBe(path);
-    expect(registry.stats()).toMatchObject({ count: 1, bytes: 4321 });
-    expect(registry.usageOf('s1')).toEqual({ count: 1, bytes: 4321 });
+    expect(registry.stats()).toMatchObject({ count: 1, bytes: 4321, owners: 1 });
     // Registering again keeps the entry; another owner is refused.
     registry.register(path, { owner: 's1' });
     expect(registry.stats().count).toBe(1);
@@ -187,19 +186,6 @@ describe('register, unregister, remove', () => {
     expect(registry.stats().count).toBe(0);
   });
 
-  it('unregister stops tracking and leaves the file', async () => {
-    const clock = manualClock();
-    await using registry = await TempFileRegistry.open({ dir: freshDir(), now: clock.now });
-    const path = registry.createPath();
-    await writeFile(path, 'kept');
-    expect(registry.unregister(path)).toBe(true);
-    expect(registry.unregister(path)).toBe(false);
-    clock.advance(10_000);
-    expect((await registry.sweep(0)).removed).toBe(0);
-    expect(await readFile(path, 'utf8')).toBe('kept');
-    expect(registry.stats().count).toBe(0);
-  });
-
   it('remove unlinks and untracks, and is quiet about a file that is not there', async () => {
     const dir = freshDir();
     await using registry = await TempFileRegistry.open({ dir });
@@ -208,7 +194,7 @@ describe('register, unregister, remove', () => {
     expect(await registry.remove(path)).toBe(true);
     expect(existsSync(path)).toBe(false);
     expect(registry.has(path)).toBe(false);
-    expect(registry.usageOf('s1').count).toBe(0);
+    expect(registry.stats().owners).toBe(0);
     expect(await registry.remove(path)).toBe(false);
     const neverWritten = registry.createPath();
     expect(await registry.remove(neverWritten)).toBe(false);
@@ -267,11 +253,8 @@ describe('sweep', () => {
       paths.push(registry.createPath());
       clock.advance(1);
     }
-    // Every third leaves early, in two different ways.
-    for (let i = 0; i < 5000; i += 3) {
-      if (i % 2 === 0) registry.unregister(paths[i] as string);
-      else await registry.remove(paths[i] as string);
-    }
+    // Every third leaves early.
+    for (let i = 0; i < 5000; i += 3) await registry.remove(paths[i] as string);
     const tracked = (): number[] => paths.flatMap((p, i) => (registry.has(p) ? [i] : []));
     expect(tracked()).toHaveLength(5000 - 1667);
     // now = 5000; entry i is 5000 - i ms old: sweeping 2600 ms removes i <= 2400.
@@ -308,7 +291,7 @@ describe('sweep', () => {
       expect(await registry.sweep(1000)).toMatchObject({ removed: 0, failed: 1 });
       expect(existsSync(path)).toBe(true);
       expect(registry.has(path)).toBe(true);
-      expect(registry.usageOf('s1').count).toBe(1);
+      expect(registry.stats().owners).toBe(1);
       expect(registry.stats().oldestAgeMs).toBe(0); // queued again, as if registered now
       expect(logger.records.some((r) => r.level === 'warn' && r.msg?.includes('will retry'))).toBe(true);
       clock.advance(999);
@@ -399,7 +382,7 @@ describe('the arrival queue behind sweep', () => {
 });
 
 describe('sizes and owners', () => {
-  it('counts bytes per owner and removes one owner only', async () => {
+  it('counts bytes as files grow and leave, and owners while they have files', async () => {
     const dir = freshDir();
     await using registry = await TempFileRegistry.open({ dir });
     const a1 = registry.createPath({ owner: 'a' });
@@ -410,12 +393,9 @@ describe('sizes and owners', () => {
     registry.setSize(a2, 24);
     registry.setSize(b1, 7);
     registry.setSize(a1, 1500); // grows as an upload streams in
-    expect(registry.usageOf('a')).toEqual({ count: 2, bytes: 1524 });
-    expect(registry.usageOf('b')).toEqual({ count: 1, bytes: 7 });
-    expect(registry.usageOf('nobody')).toEqual({ count: 0, bytes: 0 });
     expect(registry.stats()).toMatchObject({ count: 3, bytes: 1531, owners: 2 });
 
-    expect(await registry.removeOwner('a')).toMatchObject({ removed: 2, bytes: 1524 });
+    for (const path of [a1, a2]) expect(await registry.remove(path)).toBe(true);
     expect(existsSync(a1) || existsSync(a2)).toBe(false);
     expect(existsSync(b1)).toBe(true);
     expect(registry.stats()).toMatchObject({ count: 1, bytes: 7, owners: 1 });
@@ -427,9 +407,8 @@ describe('sizes and owners', () => {
     const dir = freshDir();
     const registry = await TempFileRegistry.open({ dir });
     for (let i = 0; i < 20; i++) await writeFile(registry.createPath({ ext: 'wav' }), 'x');
-    const kept = registry.createPath();
+    const kept = join(dir, nameFor(process.pid)); // ours by name, but never tracked
     await writeFile(kept, 'handed over');
-    registry.unregister(kept);
     await writeFile(join(dir, 'notes.txt'), 'foreign');
     expect((await registry.removeAll()).removed).toBe(20);
     for (let i = 0; i < 5; i++) await writeFile(registry.createPath(), 'x');
@@ -486,9 +465,8 @@ describe('start-up sweep', () => {
     const dir = freshDir();
     const first = await TempFileRegistry.open({ dir });
     const left = first.createPath();
-    await writeFile(left, 'left behind');
-    first.unregister(left);
     await first.close();
+    await writeFile(left, 'left behind'); // written after the registry stopped tracking it
     expect(existsSync(left)).toBe(true);
     await using second = await TempFileRegistry.open({ dir });
     expect(second.startupSweep.removed).toBe(1);
