@@ -22,6 +22,11 @@ export function describeValue(value: unknown, maxChars = 40): string {
   return `${typeof value} ${String(value)}`;
 }
 
+/** Throws a RangeError unless `bytes` is a whole, non-negative number of bytes. */
+export function assertByteCount(bytes: unknown, name: string): asserts bytes is number {
+  if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(invalidValue(name, 'a non-negative integer byte count', bytes));
+}
+
 /** "Expected `expected` for `name` but received `actual`", with `actual` shown by describeValue. */
 export function invalidValue(name: string, expected: string, actual: unknown): string {
   return `Expected ${expected} for ${name} but received ${describeValue(actual)}`;

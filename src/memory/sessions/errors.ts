@@ -10,7 +10,7 @@ import { Talk2meError } from '../../shared/errors.js';
  * - SESSION_COUNT_LIMIT: the service holds its maximum number of sessions and none has expired (429,
  *   with `retryAfterS`).
  * - SESSION_CLOSED: the session was closed or expired while this request still held a reservation;
- *   the work should stop, its files are being released (409).
+ *   the work should stop (409).
  */
 export type SessionErrorCode =
   | 'INVALID_SESSION_ID'

@@ -1,3 +1,5 @@
+import { invalidValue } from '../../shared/errors.js';
+
 /** The per-session limits and the cap on sessions; the memory manager fills them from the environment. */
 export interface SessionLimits {
   /** Requests one session may run at once. */
@@ -24,7 +26,7 @@ export function resolveSessionLimits(options: Partial<SessionLimits>): SessionLi
     const value = options[name];
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-      throw new RangeError(`Expected a positive integer for ${name} but received ${String(value)}`);
+      throw new RangeError(invalidValue(name, 'a positive integer', value));
     }
     limits[name] = value;
   }

@@ -3,7 +3,8 @@ import { SESSION_ERROR_CODES, type SessionErrorCode, SessionLimitError } from '.
 import { invalidSessionIdError, isValidSessionId } from './id.js';
 import { resolveSessionLimits, type SessionLimits } from './limits.js';
 import { type SessionInfo, SessionRecord } from './record.js';
-import { assertByteCount, TempReservation } from './temp-reservation.js';
+import { assertByteCount } from '../../shared/errors.js';
+import { TempReservation } from './temp-reservation.js';
 
 /**
  * One request counted against its session's concurrency limit. `end()` is idempotent, and

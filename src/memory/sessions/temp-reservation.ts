@@ -1,3 +1,5 @@
+import { assertByteCount, invalidValue } from '../../shared/errors.js';
+
 /** How a reservation changes its session's count; SessionManager supplies it and enforces the limit. */
 export interface TempBytesAccount {
   /** Adds bytes to the session or throws SessionLimitError, leaving the count unchanged. */
@@ -40,7 +42,7 @@ export class TempReservation implements Disposable {
   shrink(bytes: number): void {
     assertByteCount(bytes, 'shrink');
     if (bytes > this.#bytes) {
-      throw new RangeError(`Expected at most the ${this.#bytes} bytes held for shrink but received ${bytes}`);
+      throw new RangeError(invalidValue('shrink', `at most the ${this.#bytes} bytes held`, bytes));
     }
     this.#live('shrink').shrink(bytes);
     this.#bytes -= bytes;
@@ -61,11 +63,5 @@ export class TempReservation implements Disposable {
   #live(operation: string): TempBytesAccount {
     if (this.#account === undefined) throw new Error(`Cannot ${operation} a released temp reservation`);
     return this.#account;
-  }
-}
-
-export function assertByteCount(bytes: unknown, what: string): asserts bytes is number {
-  if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) {
-    throw new RangeError(`Expected a non-negative integer byte count for ${what} but received ${String(bytes)}`);
   }
 }

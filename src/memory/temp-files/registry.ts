@@ -6,6 +6,7 @@ import { lstatSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
+import { assertByteCount, invalidValue } from '../../shared/errors.js';
 import { silentLogger, type Logger } from '../../shared/logger.js';
 import { runBounded } from './bounded.js';
 import { prepareTempDirectory } from './directory.js';
@@ -111,10 +112,10 @@ export class TempFileRegistry implements AsyncDisposable {
     assertTempPrefix(prefix);
     const concurrency = options.removalConcurrency ?? DEFAULT_REMOVAL_CONCURRENCY;
     if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 1024) {
-      throw new RangeError(`Expected an integer from 1 to 1024 for removalConcurrency but received ${String(concurrency)}`);
+      throw new RangeError(invalidValue('removalConcurrency', 'an integer from 1 to 1024', concurrency));
     }
     const now = options.now ?? (() => performance.now());
-    if (typeof now !== 'function') throw new TypeError(`Expected a function for now but received ${typeof now}`);
+    if (typeof now !== 'function') throw new TypeError(invalidValue('now', 'a function', now));
     const logger = options.logger ?? silentLogger;
     const dir = await prepareTempDirectory(options.dir, logger);
     if (openDirs.has(dir.realPath)) {
@@ -225,7 +226,7 @@ export class TempFileRegistry implements AsyncDisposable {
    */
   sweep(maxAgeMs: number): Promise<RemovalResult> {
     if (typeof maxAgeMs !== 'number' || !(maxAgeMs >= 0)) {
-      return Promise.reject(new RangeError(`Expected a non-negative number of milliseconds for maxAgeMs but received ${String(maxAgeMs)}`));
+      return Promise.reject(new RangeError(invalidValue('maxAgeMs', 'a non-negative number of milliseconds', maxAgeMs)));
     }
     const started = performance.now();
     const cutoff = this.#now() - maxAgeMs;
@@ -330,7 +331,7 @@ export class TempFileRegistry implements AsyncDisposable {
 
   #track(path: string, owner: string | undefined, bytes: number | undefined): void {
     if (owner !== undefined && typeof owner !== 'string') {
-      throw new TypeError(`Expected a string for owner but received ${typeof owner}`);
+      throw new TypeError(invalidValue('owner', 'a string', owner));
     }
     const entry: Entry = { path, owner, registeredAt: this.#stamp(), bytes, state: 'queued', removal: undefined };
     this.#entries.set(path, entry);
@@ -417,8 +418,3 @@ function refused(path: string, why: string): TempFileError {
   return new TempFileError('TEMP_PATH_REFUSED', `Refused temp file path ${JSON.stringify(path)}: it ${why}`);
 }
 
-function assertByteCount(bytes: unknown, what: string): asserts bytes is number {
-  if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) {
-    throw new RangeError(`Expected a non-negative integer byte count for ${what} but received ${String(bytes)}`);
-  }
-}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
+import { invalidValue } from '../../../src/shared/errors.js';
 import type { Logger } from '../../../src/shared/logger.js';
 import {
   DEFAULT_SESSION_LIMITS,
@@ -387,7 +388,7 @@ describe('stats and list', () => {
 
   it('refuses limits that are not positive integers', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
-      expect(() => new SessionManager({ maxSessions: bad })).toThrow(`Expected a positive integer for maxSessions but received ${bad}`);
+      expect(() => new SessionManager({ maxSessions: bad })).toThrow(invalidValue('maxSessions', 'a positive integer', bad));
       expect(() => new SessionManager({ idleTimeoutMs: bad })).toThrow(RangeError);
     }
     expect(new SessionManager().limits).toEqual(DEFAULT_SESSION_LIMITS);
