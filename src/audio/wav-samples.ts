@@ -1,6 +1,8 @@
 import { invalidWav } from './errors.js';
 import type { WavLayout } from './wav-layout.js';
 
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 /**
  * Converts the interleaved samples of a WAV data chunk to mono float32 by averaging channels:
  * frames [start, end) into out[start..end), so a long file can be done in slices.
@@ -63,6 +65,12 @@ export function mixWavFrames(bytes: Uint8Array, layout: WavLayout, out: Float32A
       const v = readFloat(p);
       if (!Number.isFinite(v)) {
         throw invalidWav(`sample at frame ${frame}, channel ${c} is ${v}; float samples must be finite (the file is corrupt)`);
+      }
+      // A float64 sample beyond float32's range becomes +-Infinity in the Float32Array, and the
+      // resampler turns Infinity - Infinity into NaN, which the final clamp lets through. No
+      // recording comes near this magnitude, so like NaN it means a corrupt file.
+      if (Math.abs(v) > FLOAT32_MAX) {
+        throw invalidWav(`sample at frame ${frame}, channel ${c} is ${v}, beyond the float32 range (the file is corrupt)`);
       }
       sum += v;
     }
