@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // The talk2me command line. Exit codes: 0 done, 1 a clean error on stderr. Ctrl-C cancels the
 // work in progress (downloads are cleaned up) and also exits 1, never by the signal.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { modelFetchCommand } from './cli/commands/model-fetch.js';
 import { modelSynthCommand } from './cli/commands/model-synth.js';
 import { serveCommand } from './cli/commands/serve.js';
@@ -27,13 +30,23 @@ Commands:
   model synth   ${modelSynthCommand.summary}
   model fetch   ${modelFetchCommand.summary}
 
-Run \`talk2me <command> --help\` for its options.
+Run \`talk2me <command> --help\` for its options; \`talk2me --version\` prints the version.
 `;
+
+/** The version of the installed package (dist/ and src/ both sit next to package.json). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 async function dispatch(argv: string[], io: CliIo): Promise<void> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(usage);
+    return;
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    io.stdout.write(`talk2me ${version()}\n`);
     return;
   }
   if (name === 'serve') return serveCommand.run(rest, io);
@@ -64,7 +77,7 @@ async function main(): Promise<number> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   }
-  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, signal: controller.signal };
+  const io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signal: controller.signal };
   try {
     await dispatch(process.argv.slice(2), io);
     return controller.signal.aborted ? 1 : 0;

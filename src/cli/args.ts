@@ -25,6 +25,7 @@ export interface Command {
 }
 
 export interface CliIo {
+  stdin: NodeJS.ReadableStream;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   signal: AbortSignal;

@@ -16,7 +16,7 @@ import { createReadStream, type Stats } from 'node:fs';
 import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
-import { Talk2meError } from '../shared/errors.js';
+import { invalidValue, Talk2meError } from '../shared/errors.js';
 import { KNOWN_MODELS_REVISION, knownModelNames, lookupKnownModel } from './known-models.js';
 
 export const DEFAULT_MODEL_BASE_URL = 'https://huggingface.co/ggerganov/whisper.cpp/resolve/main';
@@ -135,7 +135,7 @@ export function modelUrl(name: string, baseUrl?: string): string {
 function normaliseSha256(value: string): string {
   const v = value.trim().toLowerCase();
   if (!SHA256_PATTERN.test(v)) {
-    throw new TypeError(`expectedSha256 must be 64 hexadecimal characters, got ${JSON.stringify(value)}.`);
+    throw new TypeError(invalidValue('expectedSha256', '64 hexadecimal characters', value));
   }
   return v;
 }
@@ -322,7 +322,7 @@ export async function fetchModel(name: string, options: FetchModelOptions = {}):
         'SIZE_MISMATCH',
         `Size mismatch for ${fileName}: the server announced ${contentLength} bytes but the published file ` +
           `(Hugging Face revision ${KNOWN_MODELS_REVISION.slice(0, 12)}) is ${expectedSize} bytes; nothing was saved. ` +
-          `If the mirror serves a different build on purpose, pass its SHA-256 explicitly.`,
+          `If the mirror serves a different build on purpose, pass its SHA-256 explicitly (talk2me model fetch --sha256 HEX).`,
       );
     }
     const total = contentLength ?? expectedSize ?? null;
@@ -390,7 +390,7 @@ export async function fetchModel(name: string, options: FetchModelOptions = {}):
     if (expectedSha256 !== undefined && sha256 !== expectedSha256) {
       const upstreamNote =
         override === undefined
-          ? ` If the upstream file was updated after revision ${KNOWN_MODELS_REVISION.slice(0, 12)}, pass its new SHA-256 explicitly.`
+          ? ` If the upstream file was updated after revision ${KNOWN_MODELS_REVISION.slice(0, 12)}, pass its new SHA-256 explicitly (talk2me model fetch --sha256 HEX).`
           : '';
       throw new ModelFetchError(
         'CHECKSUM_MISMATCH',

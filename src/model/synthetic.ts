@@ -27,6 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
+import { invalidValue } from '../shared/errors.js';
 import { HPARAM_ORDER, resolveModelDims, type ModelDims, type ModelDimsName } from './dims.js';
 
 export type { ModelDims, ModelDimsName } from './dims.js';
@@ -431,10 +432,10 @@ export function validateModelDims(dims: ModelDims): void {
   for (const key of HPARAM_ORDER) {
     const v = dims[key];
     if (key === 'ftype') {
-      if (v !== 0 && v !== 1) throw new RangeError(`ftype must be 0 (f32) or 1 (f16), got ${String(v)}`);
+      if (v !== 0 && v !== 1) throw new RangeError(invalidValue('ftype', '0 (f32) or 1 (f16)', v));
       continue;
     }
-    if (!Number.isInteger(v) || v <= 0 || v > INT32_MAX) throw new RangeError(`${key} must be a positive int32, got ${String(v)}`);
+    if (!Number.isInteger(v) || v <= 0 || v > INT32_MAX) throw new RangeError(invalidValue(key, 'a positive int32', v));
   }
   if (dims.nVocab < MIN_N_VOCAB || dims.nVocab > MAX_N_VOCAB) {
     throw new RangeError(`nVocab must be ${MIN_N_VOCAB} (English-only) to ${MAX_N_VOCAB}: whisper.cpp derives its special tokens from it`);
@@ -555,7 +556,7 @@ export async function writeSyntheticModel(path: string, options: SyntheticModelO
   const dims = resolveModelDims(options.dims ?? 'tiny');
   validateModelDims(dims);
   const seed = options.seed ?? DEFAULT_SEED;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be a uint32, got ${seed}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(invalidValue('seed', 'a uint32', seed));
 
   const layout = syntheticModelLayout(dims);
   const target = resolve(path);

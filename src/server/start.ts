@@ -56,7 +56,7 @@ export async function ensureModel(config: ServerConfig, logger: PinoLogger, down
     reporter?.finish(`${config.modelPath}: downloaded`);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    reporter?.fail(message);
+    reporter?.fail('failed'); // the message is in the error, printed once by whoever catches it
     throw new Error(
       `Could not download ${config.modelPath} (${message}). ` +
         'When offline, copy a model there, or point WHISPER_MODEL at one (`npx talk2me model synth` writes a synthetic one for smoke tests).',

@@ -21,13 +21,14 @@ interface Run {
   stderr: string;
 }
 
-function run(args: string[], options: { env?: NodeJS.ProcessEnv; interruptAfterMs?: number } = {}): Promise<Run> {
+function run(args: string[], options: { env?: NodeJS.ProcessEnv; interruptAfterMs?: number; stdin?: Buffer } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...options.env }, stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    child.stdin?.end(options.stdin);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const interrupt = options.interruptAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGINT'), options.interruptAfterMs);
     // A CLI that hangs fails its test instead of stalling the run.
     const backstop = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -95,6 +96,14 @@ describe('talk2me CLI', () => {
     }
   });
 
+  it('prints its version', async () => {
+    const pkg = JSON.parse(await readFile(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v']) {
+      const r = await run([flag]);
+      expect(r).toMatchObject({ code: 0, stdout: `talk2me ${pkg.version}\n` });
+    }
+  });
+
   it('model synth writes the same bytes for the same seed', async () => {
     const a = join(dir.path, 'a.bin');
     const b = join(dir.path, 'b.bin');
@@ -112,6 +121,16 @@ describe('talk2me CLI', () => {
     expect(json.duration_s).toBeCloseTo(3, 3);
     expect(json.segments.length).toBeGreaterThan(0);
     for (const s of json.segments) expect(s.end).toBeLessThanOrEqual(3);
+  });
+
+  it('transcribe - reads the audio from standard input, and names it so in errors', async () => {
+    const r = await run(['transcribe', '-', '--model', model, '--format', 'json'], { stdin: await readFile(clip) });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).duration_s).toBeCloseTo(3, 3);
+    const bad = await run(['transcribe', '-', '--model', model], { stdin: Buffer.from('RIFF\0\0\0\0WAVEjunk') });
+    expect(bad).toMatchObject({ code: 1, signal: null });
+    expect(bad.stderr).toMatch(/^talk2me: .*\[AUDIO_INVALID\]\n$/);
+    expect(bad.stderr).not.toContain('talk2me-stdin-');
   });
 
   it('transcribe writes SRT and WebVTT', async () => {
@@ -172,11 +191,29 @@ describe('talk2me CLI', () => {
       expect((await stat(join(out, 'ggml-good.bin'))).size).toBe(body.length);
     });
 
+    it("checks a mirror's own build against --sha256, and refuses a malformed one", async () => {
+      const out = join(dir.path, 'pinned');
+      const sha256 = createHash('sha256').update(body).digest('hex');
+      const ok = await run(['model', 'fetch', 'good', '--dir', out, '--base-url', baseUrl, '--sha256', sha256.toUpperCase()]);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stderr).toContain('SHA-256 verified');
+      const wrong = await run(['model', 'fetch', 'good', '--dir', out, '--base-url', baseUrl, '--sha256', '0'.repeat(64), '--force']);
+      expect(wrong).toMatchObject({ code: 1, signal: null });
+      expect(wrong.stderr).toContain('[CHECKSUM_MISMATCH]');
+      const malformed = await run(['model', 'fetch', 'good', '--dir', out, '--sha256', 'abc']);
+      expect(malformed).toMatchObject({ code: 1, signal: null });
+      expect(malformed.stderr).toMatch(/^talk2me: Expected 64 hexadecimal digits for --sha256 but received "abc"/);
+    });
+
     it('exits 1 and leaves nothing behind on a 404 and on Ctrl-C', async () => {
       const out = join(dir.path, 'failed');
       const missing = await run(['model', 'fetch', 'absent', '--dir', out], { env: { TALK2ME_MODEL_BASE_URL: baseUrl } });
       expect(missing).toMatchObject({ code: 1, signal: null });
       expect(missing.stderr).toContain('404');
+      // Printed once, by the entry point: the progress display only closes its line.
+      const message = /^talk2me: (.*)$/m.exec(missing.stderr)?.[1] ?? '';
+      expect(message).toContain('404');
+      expect(missing.stderr.split(message).length - 1).toBe(1);
       const interrupted = await run(['model', 'fetch', 'slow', '--dir', out, '--base-url', baseUrl], {
         env: { TALK2ME_MODEL_BASE_URL: baseUrl },
         interruptAfterMs: 1500,

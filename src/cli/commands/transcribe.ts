@@ -1,12 +1,19 @@
-import { decodeAudioFile } from '../../audio/index.js';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+
+import { AudioDecodeError, decodeAudioFile, type DecodedAudio } from '../../audio/index.js';
 import { MAX_BEAM_SIZE, WhisperModel } from '../../native/index.js';
 import { formatTranscript, isTranscriptFormat, TRANSCRIPT_FORMATS } from '../../transcript/formats.js';
-import { CliUsageError, parseCommand, positiveInteger, type Command } from '../args.js';
+import { CliUsageError, parseCommand, positiveInteger, type CliIo, type Command } from '../args.js';
 import { invalidValue } from '../../shared/errors.js';
 
 const usage = `Usage: talk2me transcribe FILE --model PATH [options]
 
-Transcribes an audio file. WAV is read natively; other formats need ffmpeg on PATH.
+Transcribes an audio file (FILE - reads it from standard input). WAV is read natively; other
+formats need ffmpeg on PATH.
 
 Options:
   -m, --model PATH        whisper.cpp ggml model (required), e.g. models/ggml-tiny.en.bin
@@ -18,6 +25,22 @@ Options:
       --beam-size N       beam search width, 1-${MAX_BEAM_SIZE} (default: 1, greedy)
   -h, --help              show this help
 `;
+
+// Standard input is spooled to a private temporary file first: a container may need seeking (MP4
+// keeps its index at the end), and the WAV and ffmpeg paths both read files.
+async function decodeStdin(io: CliIo): Promise<DecodedAudio> {
+  const dir = await mkdtemp(join(tmpdir(), 'talk2me-stdin-'));
+  try {
+    const path = join(dir, 'input');
+    await pipeline(io.stdin, createWriteStream(path, { mode: 0o600 }), { signal: io.signal });
+    return await decodeAudioFile(path, { signal: io.signal }).catch((err: unknown) => {
+      if (err instanceof AudioDecodeError) throw new AudioDecodeError(err.code, err.message.replaceAll(path, 'standard input'), { cause: err });
+      throw err;
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 export const transcribeCommand: Command = {
   name: 'transcribe',
@@ -51,7 +74,7 @@ export const transcribeCommand: Command = {
     const beamSize = positiveInteger('beam-size', values['beam-size'], usage);
 
     // Decode first: a bad audio file should not cost a model load.
-    const audio = await decodeAudioFile(file, { signal: io.signal });
+    const audio = file === '-' ? await decodeStdin(io) : await decodeAudioFile(file, { signal: io.signal });
     await using model = await WhisperModel.load(modelPath, threads === undefined ? {} : { threads });
     const transcription = await model.transcribe(
       audio.pcm,
