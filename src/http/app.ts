@@ -15,8 +15,10 @@ import { servicesPlugin } from './plugins/services.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes, type ReadinessState } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { modelsRoutes } from './routes/models.js';
 import { openaiRoutes } from './routes/openai.js';
 import { transcribeRoutes } from './routes/transcribe.js';
+import { whisperServerRoutes } from './routes/whisper-server.js';
 import type { TrustProxy } from './config.js';
 import type { Services } from './services.js';
 
@@ -55,6 +57,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { readiness });
   await app.register(metricsRoutes, { token: config.metricsToken });
   if (config.adminToken) await app.register(adminRoutes, { token: config.adminToken });
+  await app.register(modelsRoutes);
 
   await app.register(async (transcription) => {
     await transcription.register(multipart, {
@@ -76,6 +79,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
     await transcription.register(transcribeRoutes);
     await transcription.register(openaiRoutes);
+    await transcription.register(whisperServerRoutes, { adminToken: config.adminToken });
   });
 
   const webRoot = resolve(config.webRoot);

@@ -27,6 +27,30 @@ export function toTranscriptJson(t: Transcription): TranscriptJson {
   };
 }
 
+const languageNames = new Intl.DisplayNames(['en'], { type: 'language' });
+
+/** OpenAI and whisper.cpp's server name the language in verbose JSON ("english"), not by its code. */
+function languageName(code: string): string {
+  try {
+    return (languageNames.of(code) ?? code).toLowerCase();
+  } catch {
+    return code;
+  }
+}
+
+/** OpenAI's verbose_json (as whisper.cpp's server also answers it), with the segment fields the decode reports. */
+export function toVerboseJson(t: Transcription, task: 'transcribe' | 'translate') {
+  return {
+    task,
+    language: languageName(t.language),
+    duration: t.durationS,
+    text: t.text,
+    // Only what the decode reports: seek, tokens, temperature, avg_logprob and compression_ratio are
+    // not known here, and a made-up value would mislead a client that scores confidence.
+    segments: t.segments.map((s, id) => ({ id, start: s.start, end: s.end, text: s.text, no_speech_prob: s.noSpeechProb })),
+  };
+}
+
 /** "HH:MM:SS<sep>mmm" from seconds. */
 export function clockTime(seconds: number, separator: ',' | '.'): string {
   const totalMs = Math.max(0, Math.round(seconds * 1000));

@@ -66,16 +66,13 @@ describe('openai client: audio.transcriptions', () => {
     expect(result).toMatchObject({ task: 'transcribe', language: 'english', duration: 2, text: expect.any(String) });
     expect(result.segments?.length).toBeGreaterThan(0);
     result.segments!.forEach((segment, i) => {
+      // Only values the decode reports; none invented (seek, tokens, temperature, avg_logprob and
+      // compression_ratio are not known, so they are absent rather than 0 or []).
       expect(segment).toEqual({
         id: i,
-        seek: expect.any(Number),
         start: expect.any(Number),
         end: expect.any(Number),
         text: expect.any(String),
-        tokens: expect.any(Array),
-        temperature: expect.any(Number),
-        avg_logprob: expect.any(Number),
-        compression_ratio: expect.any(Number),
         no_speech_prob: expect.any(Number),
       });
       expect(segment.start).toBeGreaterThanOrEqual(0);

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 
 import type { LadderRun } from '../../memory/cleanup-ladder.js';
 import { HttpError } from '../errors.js';
+import { reloadModel } from '../model-reload.js';
 import { requireToken } from '../token-guard.js';
 import { invalidValue } from '../../shared/errors.js';
 
@@ -58,19 +59,7 @@ export async function adminRoutes(app: FastifyInstance, options: { token: string
     if (path !== undefined && (typeof path !== 'string' || path.length === 0)) {
       throw new HttpError(400, 'INVALID_PARAMETER', invalidValue('path', 'a non-empty string', path));
     }
-    const { model } = app.services;
-    if (model.state !== 'ready') await model.acquire();
-    let report;
-    try {
-      report = await model.recreate('admin request', path as string | undefined);
-    } catch (err) {
-      // A model that cannot be loaded is the request's fault here; the current one keeps serving.
-      const code = (err as { code?: string }).code;
-      if (code?.startsWith('MODEL_')) throw new HttpError(422, code, `${(err as Error).message}; the current model keeps serving`);
-      throw err;
-    }
-    if (!report) throw new HttpError(409, 'RELOAD_IN_PROGRESS', 'A reload is already running');
-    return { reloaded: true, path: report.path, previous_path: report.previousPath, load_ms: Math.round(report.loadMs), previous_draining: report.previousDraining };
+    return reloadModel(app, path as string | undefined, 'admin request');
   });
 
   app.get('/admin/sessions', async () => ({ stats: app.services.sessions.stats(), sessions: app.services.sessions.list() }));

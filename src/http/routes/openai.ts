@@ -5,26 +5,15 @@
 import type { FastifyInstance } from 'fastify';
 
 import { MAX_PROMPT_BYTES, type Transcription } from '../../native/index.js';
-import { formatTranscript } from '../../transcript/formats.js';
+import { formatTranscript, toVerboseJson } from '../../transcript/formats.js';
 import { HttpError } from '../errors.js';
-import { enumField, field, languageField, numberField, rejectUnknownFields, textField, type FormFields } from '../form-fields.js';
+import { booleanField, enumField, field, languageField, numberField, rejectUnknownFields, textField, type FormFields } from '../form-fields.js';
 import { runTranscription, type TranscriptionRoute } from '../transcription-request.js';
 import { invalidValue } from '../../shared/errors.js';
 
 const FORMATS = ['json', 'text', 'srt', 'vtt', 'verbose_json'] as const;
 type OpenAiFormat = (typeof FORMATS)[number];
 type Task = 'transcribe' | 'translate';
-
-const languageNames = new Intl.DisplayNames(['en'], { type: 'language' });
-
-/** OpenAI names the language in verbose_json ("english"), not by its code. */
-function languageName(code: string): string {
-  try {
-    return (languageNames.of(code) ?? code).toLowerCase();
-  } catch {
-    return code;
-  }
-}
 
 function granularities(fields: FormFields): void {
   const values = [...(fields.get('timestamp_granularities[]') ?? []), ...(fields.get('timestamp_granularities') ?? [])];
@@ -35,7 +24,10 @@ function granularities(fields: FormFields): void {
 }
 
 function parser(task: Task): TranscriptionRoute<{ format: OpenAiFormat; task: Task }>['parse'] {
-  const known = ['model', 'prompt', 'response_format', 'temperature', 'timestamp_granularities[]', 'timestamp_granularities', ...(task === 'transcribe' ? ['language'] : [])];
+  // stream, include[] and chunking_strategy are sent by OpenAI's SDKs and UIs; with the answer in
+  // one piece they change nothing, so they are accepted (stream only as false, for now).
+  const ignored = ['include[]', 'include', 'chunking_strategy'];
+  const known = ['model', 'prompt', 'response_format', 'temperature', 'timestamp_granularities[]', 'timestamp_granularities', 'stream', ...ignored, ...(task === 'transcribe' ? ['language'] : [])];
   return (fields) => {
     rejectUnknownFields(fields, known);
     const model = field(fields, 'model');
@@ -44,6 +36,7 @@ function parser(task: Task): TranscriptionRoute<{ format: OpenAiFormat; task: Ta
     const prompt = textField(fields, 'prompt', MAX_PROMPT_BYTES);
     const temperature = numberField(fields, 'temperature', 0, 1);
     granularities(fields);
+    if (booleanField(fields, 'stream') === true) throw new HttpError(400, 'UNSUPPORTED_PARAMETER', 'Streaming answers are not supported yet; send stream=false or leave it out');
     return {
       params: { format: enumField(fields, 'response_format', FORMATS) ?? 'json', task },
       options: {
@@ -53,27 +46,6 @@ function parser(task: Task): TranscriptionRoute<{ format: OpenAiFormat; task: Ta
         ...(task === 'translate' && { translate: true }),
       },
     };
-  };
-}
-
-function verboseJson(t: Transcription, task: Task, temperature: number) {
-  return {
-    task,
-    language: languageName(t.language),
-    duration: t.durationS,
-    text: t.text,
-    segments: t.segments.map((s, id) => ({
-      id,
-      seek: 0,
-      start: s.start,
-      end: s.end,
-      text: s.text,
-      tokens: [] as number[],
-      temperature,
-      avg_logprob: 0,
-      compression_ratio: 0,
-      no_speech_prob: s.noSpeechProb,
-    })),
   };
 }
 
@@ -90,7 +62,7 @@ export async function openaiRoutes(app: FastifyInstance): Promise<void> {
         case 'json':
           return { text: transcription.text };
         case 'verbose_json':
-          return verboseJson(transcription, task, 0);
+          return toVerboseJson(transcription, task);
         case 'text':
           return reply.type('text/plain; charset=utf-8').send(`${transcription.text}\n`);
         case 'srt':
