@@ -34,6 +34,9 @@ const FAMILIES: Record<string, 'gauge' | 'counter' | 'histogram'> = {
   talk2me_queue_depth: 'gauge',
   talk2me_inflight_transcriptions: 'gauge',
   talk2me_whisper_states: 'gauge',
+  talk2me_whisper_states_max: 'gauge',
+  talk2me_http_requests_total: 'counter',
+  talk2me_http_request_duration_seconds: 'histogram',
   talk2me_sessions_active: 'gauge',
 };
 const GPU_FAMILIES = ['talk2me_gpu_memory_used_bytes', 'talk2me_gpu_memory_total_bytes'];
@@ -98,9 +101,24 @@ describe('GET /metrics', () => {
     expect(sample(after, 'talk2me_transcription_duration_seconds_count{route="openai_transcriptions"}')).toBe(1);
     expect(sample(after, 'talk2me_transcription_duration_seconds_sum{route="transcribe"}')).toBeGreaterThan(0);
     expect(sample(after, 'talk2me_requests_rejected_total{code="INVALID_PARAMETER"}')).toBe(1);
-    expect(sample(after, 'talk2me_whisper_states{state="total"}')).toBeGreaterThanOrEqual(1);
+    // idle + busy is every state: no "total" series for sum() to count twice.
+    expect(sample(after, 'talk2me_whisper_states{state="idle"}')).toBeGreaterThanOrEqual(1);
     expect(sample(after, 'talk2me_whisper_states{state="busy"}')).toBe(0);
+    expect(samplesOf(after, 'talk2me_whisper_states')).toHaveLength(2);
+    expect(sample(after, 'talk2me_whisper_states_max')).toBeGreaterThanOrEqual(1);
+    // Requests by route pattern, method and status, and their latency.
+    expect(sample(after, 'talk2me_http_requests_total{route="/transcribe",method="POST",status="200"}')).toBe(1);
+    expect(sample(after, 'talk2me_http_requests_total{route="/transcribe",method="POST",status="400"}')).toBe(1);
+    expect(sample(after, 'talk2me_http_requests_total{route="/v1/audio/transcriptions",method="POST",status="200"}')).toBe(1);
+    expect(sample(after, 'talk2me_http_request_duration_seconds_count{route="/transcribe",method="POST"}')).toBe(2);
     expect(sample(after, 'talk2me_sessions_active')).toBeGreaterThanOrEqual(1);
+  });
+
+  it("counts a scanner's random paths under one series, never one per path", async () => {
+    for (const url of ['/wp-admin/setup.php', '/.env', '/x/../../etc/passwd']) expect((await server.app.inject({ method: 'GET', url })).statusCode).toBe(404);
+    const text = await scrape();
+    expect(sample(text, 'talk2me_http_requests_total{route="unmatched",method="GET",status="404"}')).toBe(3);
+    expect(text).not.toMatch(/wp-admin|\.env|passwd/);
   });
 
   it('temp file gauges count tracked files and their bytes', async () => {

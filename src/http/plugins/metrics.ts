@@ -11,6 +11,8 @@ import type { Services } from '../services.js';
 
 export interface Talk2meMetrics {
   registry: Registry;
+  httpRequests: Counter<'route' | 'method' | 'status'>;
+  httpDuration: Histogram<'route' | 'method'>;
   transcriptionDuration: Histogram<'route'>;
   audioSeconds: Counter<'route'>;
   requestsRejected: Counter<'code'>;
@@ -63,12 +65,20 @@ export function createMetrics(services: Services): Talk2meMetrics {
   });
   new Gauge({
     name: 'talk2me_whisper_states',
-    help: 'Whisper states (per-transcription buffers) by state',
+    help: 'Whisper states (per-transcription buffers), idle or busy; sum() is every state held',
     labelNames: ['state'],
     registers: [registry],
     async collect() {
       const states = (await modelMemory())?.states;
-      for (const state of ['total', 'idle', 'busy'] as const) this.set({ state }, states?.[state] ?? 0);
+      for (const state of ['idle', 'busy'] as const) this.set({ state }, states?.[state] ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'talk2me_whisper_states_max',
+    help: 'Whisper states the model may hold at once (MAX_CONCURRENCY)',
+    registers: [registry],
+    async collect() {
+      this.set((await modelMemory())?.states.max ?? 0);
     },
   });
   new Gauge({
@@ -147,6 +157,19 @@ export function createMetrics(services: Services): Talk2meMetrics {
   });
   return {
     registry,
+    httpRequests: new Counter({
+      name: 'talk2me_http_requests_total',
+      help: 'HTTP requests answered, by route pattern, method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'talk2me_http_request_duration_seconds',
+      help: 'Time from request to response, by route pattern and method',
+      labelNames: ['route', 'method'],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers: [registry],
+    }),
     transcriptionDuration: new Histogram({
       name: 'talk2me_transcription_duration_seconds',
       help: 'Time from request to transcript (upload, queue wait, decoding, whisper), by route',
@@ -161,7 +184,15 @@ export function createMetrics(services: Services): Talk2meMetrics {
 
 export const metricsPlugin = fp(
   async (app: FastifyInstance) => {
-    app.decorate('metrics', createMetrics(app.services));
+    const metrics = createMetrics(app.services);
+    app.decorate('metrics', metrics);
+    // Labelled by the route's pattern, never the raw URL: a scanner's random paths must not create
+    // a series each (they all count as "unmatched").
+    app.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
+      metrics.httpDuration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+    });
   },
   { name: 'talk2me-metrics', dependencies: ['talk2me-services'] },
 );
