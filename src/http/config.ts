@@ -7,7 +7,10 @@ export interface ServerConfig {
   port: number;
   /** The model file; the default path is downloaded on first run when missing. */
   modelPath: string;
-  logFile: string;
+  /** null: stdout only (containers). */
+  logFile: string | null;
+  logFileMaxMb: number;
+  logFileKeep: number;
   logLevel: string;
   /** Threads for every transcription; null: the cores are shared among those running (see AdmissionQueue). */
   whisperThreads: number | null;

@@ -120,6 +120,14 @@ const trustProxy: Reader<TrustProxy> = (env) => ({
   },
 });
 
+const logFile: Reader<string | null> = () => ({
+  shown: join('logs', 'talk2me.log'),
+  parse(raw) {
+    if (!given(raw)) return join('logs', 'talk2me.log');
+    return ['off', 'none', 'false'].includes(raw.trim().toLowerCase()) ? null : raw.trim();
+  },
+});
+
 const threadsOrShared: Reader<number | null> = (env) => ({
   shown: 'shared',
   parse: (raw) => (given(raw) ? numberIn(1, 256, 1)(env).parse(raw) : null),
@@ -156,7 +164,9 @@ const SERVER: Table<ServerFields> = {
   host: { env: 'HOST', help: 'address to listen on', read: text('127.0.0.1') },
   port: { env: 'PORT', help: 'port to listen on', read: numberIn(0, 65535, 5005) },
   modelPath: { env: 'WHISPER_MODEL', help: 'whisper.cpp ggml model; the default is downloaded on first run', read: text(DEFAULT_MODEL_PATH) },
-  logFile: { env: 'LOG_FILE', help: 'log file (pino JSON lines), besides stdout', read: text(join('logs', 'talk2me.log')) },
+  logFile: { env: 'LOG_FILE', help: 'log file (pino JSON lines), besides stdout; off: stdout only', read: logFile },
+  logFileMaxMb: { env: 'LOG_FILE_MAX_MB', help: 'the log file is rotated at this size', read: numberIn(1, 1 << 20, 50) },
+  logFileKeep: { env: 'LOG_FILE_KEEP', help: 'rotated log files kept (LOG_FILE.1 is the newest)', read: numberIn(0, 1000, 5) },
   logLevel: { env: 'LOG_LEVEL', help: 'trace, debug, info, warn, error', read: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info') },
   whisperThreads: { env: 'WHISPER_THREADS', help: 'threads per transcription; unset: a lone one gets every core, several share them', read: threadsOrShared },
   maxConcurrency: { env: 'MAX_CONCURRENCY', help: 'transcriptions in parallel (whisper states)', read: numberIn(1, 64, () => defaultConcurrency(), { shown: 'min(4, cores)' }) },

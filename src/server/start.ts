@@ -14,7 +14,7 @@ import type { ReadinessState } from '../http/routes/health.js';
 import type { Services } from '../http/services.js';
 import { fetchModel, type FetchProgress } from '../model/fetch.js';
 import { installExitCleanup } from './exit-cleanup.js';
-import { createLogger } from './logger.js';
+import { createLogger, type LogFileOptions } from './logger.js';
 import { createServices, type ServiceOverrides } from './services.js';
 import { DEFAULT_MODEL_PATH, threadBudget } from './settings.js';
 
@@ -64,8 +64,13 @@ export async function ensureModel(config: ServerConfig, logger: PinoLogger, down
   }
 }
 
+/** Where the server's log file goes, as the logger takes it; null when LOG_FILE is off. */
+export function logFileOf(config: ServerConfig): LogFileOptions | null {
+  return config.logFile === null ? null : { path: config.logFile, maxBytes: config.logFileMaxMb * 1024 * 1024, keep: config.logFileKeep };
+}
+
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
-  const logger = options.logger ?? createLogger({ level: config.logLevel, file: config.logFile });
+  const logger = options.logger ?? createLogger({ level: config.logLevel, file: logFileOf(config) });
   if (!config.adminToken) logger.warn('ADMIN_TOKEN is not set: the /admin routes are disabled and answer 404');
   await ensureModel(config, logger, options.download);
   const services = await createServices(config, logger, options);

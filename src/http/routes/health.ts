@@ -8,9 +8,11 @@ export interface ReadinessState {
 
 export async function healthRoutes(app: FastifyInstance, options: { readiness: ReadinessState }): Promise<void> {
   const startedAt = Date.now();
-  app.get('/health', async () => ({ status: 'ok', uptime_s: Math.round((Date.now() - startedAt) / 1000) }));
+  // Probes come every few seconds from load balancers and orchestrators: their request lines stay
+  // out of the log at info, where they would bury everything else.
+  app.get('/health', { logLevel: 'warn' }, async () => ({ status: 'ok', uptime_s: Math.round((Date.now() - startedAt) / 1000) }));
 
-  app.get('/ready', async (_request, reply) => {
+  app.get('/ready', { logLevel: 'warn' }, async (_request, reply) => {
     const { model } = app.services;
     const state = model.state;
     const stats = model.stats();

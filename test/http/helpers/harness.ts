@@ -9,7 +9,7 @@ import type { Logger as PinoLogger } from 'pino';
 
 import { buildApp } from '../../../src/http/app.js';
 import type { ServerConfig } from '../../../src/http/config.js';
-import { createLogger, createServices, readServerConfig, startServer, type RunningServer } from '../../../src/server/index.js';
+import { createLogger, createServices, logFileOf, readServerConfig, startServer, type RunningServer } from '../../../src/server/index.js';
 import type { ReadinessState } from '../../../src/http/routes/health.js';
 import type { Services } from '../../../src/http/services.js';
 import { silentLogger } from '../../../src/shared/logger.js';
@@ -78,9 +78,9 @@ function instanceOf(config: ServerConfig, services: Services): Instance {
     config,
     services,
     uploadDir: config.memory.uploadDir,
-    logFile: config.logFile,
+    logFile: config.logFile ?? '',
     uploads: () => readdir(config.memory.uploadDir),
-    logText: () => readFile(config.logFile, 'utf8').catch(() => ''),
+    logText: () => (config.logFile === null ? Promise.resolve('') : readFile(config.logFile, 'utf8').catch(() => '')),
   };
 }
 
@@ -112,7 +112,7 @@ export interface HttpInstance extends Instance {
 export async function listen(root: Root, name: string, env: Record<string, string> = {}): Promise<HttpInstance> {
   const config = readServerConfig(testEnv(root, name, { HOST: '127.0.0.1', PORT: '0', ...env }));
   const stdout = new CapturedStdout();
-  const logger = createLogger({ level: config.logLevel, file: config.logFile, stdout });
+  const logger = createLogger({ level: config.logLevel, file: logFileOf(config), stdout });
   const server = await startServer(config, { logger });
   return {
     ...instanceOf(config, server.services),
@@ -122,7 +122,7 @@ export async function listen(root: Root, name: string, env: Record<string, strin
     close: () => server.shutdown('test over'),
     logText: async () => {
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
-      return readFile(config.logFile, 'utf8').catch(() => '');
+      return config.logFile === null ? '' : readFile(config.logFile, 'utf8').catch(() => '');
     },
   };
 }

@@ -34,7 +34,7 @@ export async function startTestServer(webRoot: string, env: Record<string, strin
     ADMIN_TOKEN,
     ...env,
   });
-  const logger = pino({ level: 'warn' }, pino.destination({ dest: config.logFile, sync: true, mkdir: true }));
+  const logger = pino({ level: 'warn' }, pino.destination({ dest: config.logFile ?? '/dev/null', sync: true, mkdir: true }));
   const server = await startServer(config, { logger });
   return {
     url: server.url,
