@@ -4,6 +4,7 @@ import { AudioDecodeError, abortedError } from './errors.js';
 import { decodeWavInSlices } from './decode-wav.js';
 import { decodeWithFfmpeg } from './ffmpeg.js';
 import { sniffContainer } from './sniff-container.js';
+import { MANIFEST_SNIFF_BYTES, textManifestKind } from './sniff-manifest.js';
 import type { DecodedAudio, DecodeFileOptions } from './types.js';
 import { isRiffWave } from './wav-layout.js';
 
@@ -12,7 +13,8 @@ import { isRiffWave } from './wav-layout.js';
  * (Node cannot read a file over 2 GiB into one buffer anyway).
  */
 const MAX_IN_MEMORY_WAV_BYTES = 1024 * 1024 * 1024;
-const SNIFF_BYTES = 16;
+// Enough for the container's magic and for a manifest hidden behind a few bytes of junk.
+const SNIFF_BYTES = MANIFEST_SNIFF_BYTES;
 
 function readFailure(filePath: string, error: unknown): AudioDecodeError {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -63,6 +65,13 @@ export async function decodeAudioFile(filePath: string, options: DecodeFileOptio
 
   if (size === 0) throw new AudioDecodeError('AUDIO_EMPTY', `Audio file '${filePath}' is empty (0 bytes)`);
   const container = sniffContainer(head);
+  const manifest = textManifestKind(head, container);
+  if (manifest !== undefined) {
+    throw new AudioDecodeError(
+      'AUDIO_UNSUPPORTED_FORMAT',
+      `The file is ${manifest}, not audio: playlists and other manifests that point at other files or streams are refused`,
+    );
+  }
   const viaFfmpeg = (): Promise<DecodedAudio> =>
     decodeWithFfmpeg(filePath, { ...options, maxDurationS, containerHint: container });
 

@@ -41,8 +41,19 @@ export interface FfmpegDecodeOptions extends DecodeFileOptions {
   containerHint?: string;
 }
 
+/**
+ * The demuxers ffmpeg may use (names as `ffmpeg -demuxers` lists them; "matroska" also admits
+ * webm and "mov" mp4/m4a/3gp): audio and audio/video containers that read their own bytes only.
+ * Left out on purpose: playlists and scripts that open other inputs (hls, dash, concat, sdp, rtp,
+ * rtsp, image2, lavfi...), and everything else nobody uploads for transcription.
+ */
+export const AUDIO_DEMUXERS: readonly string[] = [
+  'wav', 'w64', 'mp3', 'ogg', 'flac', 'matroska', 'mov', 'aac', 'ac3', 'eac3', 'dts', 'amr', 'amrnb', 'amrwb',
+  'aiff', 'caf', 'au', 'asf', 'ape', 'wv', 'tta', 'mpc', 'voc', 'avi', 'flv', 'mpeg', 'mpegts',
+];
+
 /** The argument vector; an array, never a shell string, so no path can inject anything. */
-function ffmpegArgs(filePath: string): string[] {
+export function ffmpegArgs(filePath: string): string[] {
   return [
     '-nostdin',
     '-hide_banner',
@@ -51,6 +62,18 @@ function ffmpegArgs(filePath: string): string[] {
     // error lines are picked out of it by summarizeFfmpegError.
     '-loglevel',
     'info',
+    // ffmpeg reads the upload and nothing else: only the file protocol (no network, no pipes,
+    // no "concat:" or "subfile,") and only containers that do not point elsewhere, for the input
+    // and for anything a demuxer might try to open from it. The upload cannot be handed over as
+    // an fd or on stdin (the child gets /dev/null as stdin), so the protocol is file, narrowed by
+    // the demuxer list to this one file.
+    '-protocol_whitelist',
+    'file',
+    '-format_whitelist',
+    AUDIO_DEMUXERS.join(','),
+    // One decoding thread: decoding runs beside transcriptions and must not compete for their cores.
+    '-threads',
+    '1',
     // The file: protocol prefix stops a name like "-x" from reading as an option and a name like
     // "http://..." or "concat:..." from making ffmpeg open anything but this local file.
     '-i',

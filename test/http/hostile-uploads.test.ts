@@ -1,0 +1,77 @@
+// Uploads crafted against the decoder rather than the HTTP layer: playlists that would make ffmpeg
+// read a file of the server's (its transcript would come back, and a missing file would answer
+// differently), and damaged audio whose ffmpeg error names heap addresses and server paths.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { isFfmpegAvailable } from '../../src/audio/index.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { clip } from './helpers/audio.js';
+import { errorCode, injectApp, makeRoot, type InjectInstance, type Root } from './helpers/harness.js';
+import { form } from './helpers/multipart.js';
+
+const FFMPEG = await isFfmpegAvailable();
+
+let root: Root;
+let server: InjectInstance;
+let secrets: { path: string; remove: () => Promise<void> };
+let secretWav: string;
+
+beforeAll(async () => {
+  root = await makeRoot('hostile');
+  server = await injectApp(root, 'hostile', { MAX_AUDIO_S: '20' });
+  // Somewhere on the server, outside anything talk2me owns.
+  secrets = await tempDir('server-files');
+  secretWav = join(secrets.path, 'secret.wav');
+  await writeFile(secretWav, clip(3));
+});
+
+afterAll(async () => {
+  await server?.close();
+  await root?.remove();
+  await secrets?.remove();
+});
+
+async function transcribe(data: Buffer, filename: string): Promise<{ status: number; body: string; json: () => any }> {
+  const body = await form([['audio', { data, filename, type: 'audio/wav' }]]);
+  const response = await server.app.inject({ method: 'POST', url: '/transcribe', payload: body.payload, headers: { 'content-type': body.contentType } });
+  return { status: response.statusCode, body: response.body, json: () => response.json() };
+}
+
+const hls = (target: string): string => `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile://${target}\n#EXT-X-ENDLIST\n`;
+
+describe.skipIf(!FFMPEG)('playlists naming server files (skipped when ffmpeg is not on PATH)', () => {
+  it('are refused with 415, and the server file is never transcribed', async () => {
+    const answer = await transcribe(Buffer.from(hls(secretWav)), 'innocent.wav');
+    expect(answer.status, answer.body).toBe(415);
+    expect(errorCode(answer.json())).toBe('AUDIO_UNSUPPORTED_FORMAT');
+    expect(answer.json().error.message).toMatch(/playlist/);
+    // A transcript would come with the clip's duration; neither it nor the path is in the answer.
+    expect(answer.json()).not.toHaveProperty('text');
+    expect(answer.body).not.toMatch(/duration/);
+    expect(answer.body).not.toContain(secrets.path);
+  });
+
+  it('answer the same whether the named file exists or not', async () => {
+    const existing = await transcribe(Buffer.from(hls(secretWav)), 'a.wav');
+    const missing = await transcribe(Buffer.from(hls(join(secrets.path, 'no-such-file.wav'))), 'a.wav');
+    expect({ status: missing.status, body: missing.body }).toEqual({ status: existing.status, body: existing.body });
+  });
+
+  it.each([
+    ['after a UTF-8 byte-order mark', Buffer.from([0xef, 0xbb, 0xbf])],
+    ['after a few junk bytes', Buffer.from([0x00, 0x42, 0x9c, 0x13])],
+  ])('are refused %s', async (_name, prefix) => {
+    const answer = await transcribe(Buffer.concat([prefix, Buffer.from(hls(secretWav))]), 'innocent.mp3');
+    expect(answer.status, answer.body).toBe(415);
+    expect(errorCode(answer.json())).toBe('AUDIO_UNSUPPORTED_FORMAT');
+  });
+
+  it('leave the server transcribing', async () => {
+    const answer = await transcribe(clip(2), 'good.wav');
+    expect(answer.status, answer.body).toBe(200);
+    expect(answer.json()).toMatchObject({ duration_s: 2 });
+  });
+});
