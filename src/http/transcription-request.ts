@@ -28,10 +28,22 @@ export interface TranscriptionOutcome<P> {
   processingMs: number;
 }
 
-/** ffmpeg names the file it read: the client gets "the upload", not where the server keeps it. */
+// An absolute path, with ffmpeg's "file:" prefix if any; not one inside a word such as "kb/s" or "wav/pcm_s16le".
+const SERVER_PATH = /(?:file:)?(?<![\w.~-])\/+[\w.@%+~-]+(?:\/[\w.@%+~-]*)*/g;
+const ADDRESS = /\b0x[0-9a-f]{6,}\b/gi;
+
+/**
+ * Decoding errors quote ffmpeg, which names the file it read and may name others: the client gets
+ * "the upload", never where the server keeps files, nor a heap address.
+ */
 function withoutServerPath(err: unknown, path: string): unknown {
-  if (!(err instanceof AudioDecodeError) || !err.message.includes(path)) return err;
-  return new AudioDecodeError(err.code, err.message.replaceAll(`file:${path}`, 'the upload').replaceAll(path, 'the upload'), { cause: err });
+  if (!(err instanceof AudioDecodeError)) return err;
+  const message = err.message
+    .replaceAll(`file:${path}`, 'the upload')
+    .replaceAll(path, 'the upload')
+    .replace(SERVER_PATH, 'a server path')
+    .replace(ADDRESS, 'an address');
+  return message === err.message ? err : new AudioDecodeError(err.code, message, { cause: err });
 }
 
 /** An AbortSignal that fires when the client closes the connection before the reply is sent. */

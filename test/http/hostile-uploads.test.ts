@@ -75,3 +75,25 @@ describe.skipIf(!FFMPEG)('playlists naming server files (skipped when ffmpeg is 
     expect(answer.json()).toMatchObject({ duration_s: 2 });
   });
 });
+
+describe.skipIf(!FFMPEG)('damaged audio that ffmpeg fails on (skipped when ffmpeg is not on PATH)', () => {
+  const id3 = Buffer.from([0x49, 0x44, 0x33, 0x04, 0, 0, 0, 0, 0, 0]);
+  const junk = Buffer.from(Array.from({ length: 600 }, (_, i) => (i * 7919 + 13) % 251));
+
+  it.each([
+    // ffmpeg: "[ogg @ 0x…] CRC mismatch!" then "file:/…/upload: End of file"
+    ['an Ogg page header followed by zeros', Buffer.concat([Buffer.from('OggS'), Buffer.alloc(200)]), 'damaged.ogg'],
+    // ffmpeg: "[mp3 @ 0x…] Format mp3 detected only with low score…" then "file:/…/upload: Invalid argument"
+    ['an ID3 tag followed by junk', Buffer.concat([id3, junk]), 'damaged.mp3'],
+  ])('%s is a 400 whose message shows no heap address and no server path', async (_name, data, filename) => {
+    const answer = await transcribe(data, filename);
+    expect(answer.status, answer.body).toBe(400);
+    expect(errorCode(answer.json())).toBe('AUDIO_INVALID');
+    const { message } = answer.json().error as { message: string };
+    expect(message).toMatch(/^ffmpeg could not decode the file/);
+    expect(message).not.toMatch(/0x[0-9a-f]{4,}/i);
+    expect(message).not.toMatch(/(^|[\s'"(:])\/\w/);
+    expect(message).not.toContain(server.uploadDir);
+    expect(message).toContain('the upload');
+  });
+});
