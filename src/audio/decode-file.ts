@@ -33,9 +33,27 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
  * The format is sniffed from the first bytes, never the extension. RIFF/WAVE is decoded natively
  * (no process, no dependency); a WAV whose encoding we do not handle (mu-law, ADPCM, ...) and
  * every other format go through ffmpeg when it can be run, and otherwise fail with
- * AUDIO_UNSUPPORTED_FORMAT naming ffmpeg as the missing piece. Rejects with AudioDecodeError only.
+ * AUDIO_UNSUPPORTED_FORMAT naming ffmpeg as the missing piece. Rejects with AudioDecodeError only;
+ * past `timeoutS` the decoding is stopped (ffmpeg killed) with AUDIO_DECODER_FAILED.
  */
 export async function decodeAudioFile(filePath: string, options: DecodeFileOptions = {}): Promise<DecodedAudio> {
+  const { timeoutS } = options;
+  if (timeoutS === undefined) return decode(filePath, options);
+  if (!(timeoutS > 0) || !Number.isFinite(timeoutS)) {
+    throw new AudioDecodeError('AUDIO_INVALID', `timeoutS must be a positive finite number, got ${String(timeoutS)}`);
+  }
+  const timeout = AbortSignal.timeout(timeoutS * 1000);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  try {
+    return await decode(filePath, { ...options, signal });
+  } catch (error) {
+    // The caller's own abort stays ABORTED; running out of time is the decoder's failure.
+    if (!timeout.aborted || options.signal?.aborted || !(error instanceof AudioDecodeError) || error.code !== 'ABORTED') throw error;
+    throw new AudioDecodeError('AUDIO_DECODER_FAILED', `Decoding took longer than the limit of ${timeoutS} s and was stopped`, { cause: error });
+  }
+}
+
+async function decode(filePath: string, options: DecodeFileOptions): Promise<DecodedAudio> {
   const { signal } = options;
   const maxDurationS = resolveMaxDurationS(options.maxDurationS);
   throwIfAborted(signal);

@@ -1,3 +1,4 @@
+import { getPriority, setPriority } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 
 import { spawnPiped, type PipedChild } from '../native/child-process.js';
@@ -11,6 +12,8 @@ import type { DecodedAudio, DecodeFileOptions } from './types.js';
 
 const DEFAULT_FFMPEG = 'ffmpeg';
 const PROBE_TIMEOUT_MS = 10_000;
+/** The niceness of a decoding ffmpeg (or the server's, if that is lower still): behind whisper's threads, ahead of idle work. */
+const DECODE_NICENESS = 10;
 
 /**
  * True when `ffmpegPath` (default: "ffmpeg" on PATH) runs and exits 0 for `-version`. Never
@@ -128,6 +131,14 @@ export function decodeWithFfmpeg(filePath: string, options: FfmpegDecodeOptions 
     } catch {
       reject(ffmpegMissingError(ffmpegPath, containerHint)); // not found, not executable, an empty path or one containing NUL
       return;
+    }
+
+    // Below the server's own priority: decoding takes only the CPU that transcriptions leave.
+    // Best effort (the child may already be gone); posix_spawn has no priority of its own to give.
+    try {
+      setPriority(child.pid, Math.max(getPriority(), DECODE_NICENESS));
+    } catch {
+      // not lowered: the decode still runs, at normal priority
     }
 
     const stderr = new BoundedStderr();

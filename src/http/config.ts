@@ -16,6 +16,12 @@ export interface ServerConfig {
   maxUploadMb: number;
   maxAudioS: number;
   requestTimeoutS: number;
+  /** The ffmpeg executable for non-WAV uploads. */
+  ffmpegPath: string;
+  /** Uploads decoded at once, apart from the transcriptions. */
+  decodeConcurrency: number;
+  /** A decode running longer is stopped (its ffmpeg killed). */
+  decodeTimeoutS: number;
   shutdownTimeoutS: number;
   adminToken: string | null;
   metricsToken: string | null;

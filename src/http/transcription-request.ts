@@ -1,6 +1,6 @@
 // One transcription request from upload to result, shared by /transcribe and the OpenAI routes:
-// session limits, the upload into a tracked temp file, admission (bounded queue), decoding,
-// whisper, metrics; the temp file is removed and the session's allowances returned however it ends.
+// session limits, the upload into a tracked temp file, decoding (its own bounded queue and time
+// limit), admission (bounded queue), whisper, metrics; the temp file is removed and the session's allowances returned however it ends.
 // A client that goes away aborts its work; REQUEST_TIMEOUT_S cuts it off with 504.
 import { performance } from 'node:perf_hooks';
 
@@ -90,12 +90,14 @@ export async function runTranscription<P>(
     // The registry tracks the path from before the file existed; its size feeds stats and metrics.
     if (services.files.has(upload.path)) services.files.setSize(upload.path, upload.bytes);
     const { params, options } = route.parse(upload.fields);
-    const transcription = await services.queue.run(async ({ threads }) => {
-      const audio = await decodeAudioFile(upload.path, { signal, maxDurationS: config.maxAudioS }).catch((err: unknown) => {
+    // Decoding has its own slots and time limit, so a slow or hostile upload holds no transcription
+    // slot; the decoded audio then waits for one like any other.
+    const audio = await services.decoding
+      .run(() => decodeAudioFile(upload.path, { signal, maxDurationS: config.maxAudioS, timeoutS: config.decodeTimeoutS, ffmpegPath: config.ffmpegPath }), signal)
+      .catch((err: unknown) => {
         throw withoutServerPath(err, upload.path);
       });
-      return services.model.transcribe(audio.pcm, { ...options, threads }, { signal });
-    }, signal);
+    const transcription = await services.queue.run(({ threads }) => services.model.transcribe(audio.pcm, { ...options, threads }, { signal }), signal);
     const processingMs = performance.now() - started;
     metrics.transcriptionDuration.observe({ route: route.route }, processingMs / 1000);
     metrics.audioSeconds.inc({ route: route.route }, transcription.durationS);

@@ -1,7 +1,7 @@
 // Uploads crafted against the decoder rather than the HTTP layer: playlists that would make ffmpeg
 // read a file of the server's (its transcript would come back, and a missing file would answer
 // differently), and damaged audio whose ffmpeg error names heap addresses and server paths.
-import { writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,5 +95,24 @@ describe.skipIf(!FFMPEG)('damaged audio that ffmpeg fails on (skipped when ffmpe
     expect(message).not.toMatch(/(^|[\s'"(:])\/\w/);
     expect(message).not.toContain(server.uploadDir);
     expect(message).toContain('the upload');
+  });
+});
+
+describe('an ffmpeg error naming other server files', () => {
+  it('reaches the client with the paths and addresses left out', async () => {
+    const exe = join(secrets.path, 'chatty-ffmpeg');
+    await writeFile(exe, `#!/bin/sh\necho "[mov @ 0x55d0c0a1b2c0] could not open '/srv/media/private/other.mp4'" >&2\necho "Error opening input file:/srv/media/private/other.mp4." >&2\nexit 1\n`);
+    await chmod(exe, 0o755);
+    const chatty = await injectApp(root, 'chatty', { FFMPEG_PATH: exe });
+    try {
+      const body = await form([['audio', { data: Buffer.concat([Buffer.from('OggS'), Buffer.alloc(100)]), filename: 'a.ogg', type: 'audio/ogg' }]]);
+      const response = await chatty.app.inject({ method: 'POST', url: '/transcribe', payload: body.payload, headers: { 'content-type': body.contentType } });
+      expect(response.statusCode, response.body).toBe(422);
+      const { message } = response.json().error as { message: string };
+      expect(message).toMatch(/could not open 'a server path'/);
+      expect(message).not.toMatch(/\/srv|private|0x[0-9a-f]{4,}/);
+    } finally {
+      await chatty.close();
+    }
   });
 });
