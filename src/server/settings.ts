@@ -171,7 +171,12 @@ const SERVER: Table<ServerFields> = {
   maxQueue: { env: 'MAX_QUEUE', help: 'transcriptions waiting before 503', read: numberIn(0, 10_000, 16) },
   maxUploadMb: { env: 'MAX_UPLOAD_MB', help: 'largest upload (413 above)', read: numberIn(1, 4096, 25) },
   maxAudioS: { env: 'MAX_AUDIO_S', help: 'longest audio (413 above)', read: numberIn(1, 4 * 3600, 1800) },
-  requestTimeoutS: { env: 'REQUEST_TIMEOUT_S', help: 'a transcription request is cut off after this (504)', read: numberIn(1, 86_400, 300) },
+  requestTimeoutS: { env: 'REQUEST_TIMEOUT_S', help: 'a transcription request is cut off after this plus REQUEST_TIMEOUT_PER_AUDIO_S per second of its audio (504)', read: numberIn(1, 86_400, 300) },
+  requestTimeoutPerAudioS: {
+    env: 'REQUEST_TIMEOUT_PER_AUDIO_S',
+    help: "seconds each second of decoded audio adds to a request's time limit: the slowest real-time factor to wait for",
+    read: numberIn(0, 1000, 1, { integer: false }),
+  },
   ffmpegPath: { env: 'FFMPEG_PATH', help: 'ffmpeg executable for uploads that are not plain WAV (looked up on PATH)', read: text('ffmpeg') },
   decodeConcurrency: {
     env: 'DECODE_CONCURRENCY',
