@@ -60,9 +60,10 @@ afterAll(async () => {
 });
 
 describe.skipIf(!FFMPEG)('a hanging decode (skipped when ffmpeg is not on PATH)', () => {
-  it('leaves WAV and ffmpeg-decoded requests transcribing, and is cut at DECODE_TIMEOUT_S with its ffmpeg killed', async () => {
+  // DECODE_TIMEOUT_S leaves the two good requests time to finish before the cut on a loaded machine.
+  it('leaves WAV and ffmpeg-decoded requests transcribing, and is cut at DECODE_TIMEOUT_S with its ffmpeg killed', { timeout: 60_000 }, async () => {
     const { exe, pidFile } = await firstRunHangs('hanging-ffmpeg');
-    const server = await injectApp(root, 'hang', { FFMPEG_PATH: exe, MAX_CONCURRENCY: '1', DECODE_CONCURRENCY: '2', DECODE_TIMEOUT_S: '4', REQUEST_TIMEOUT_S: '120' });
+    const server = await injectApp(root, 'hang', { FFMPEG_PATH: exe, MAX_CONCURRENCY: '1', DECODE_CONCURRENCY: '2', DECODE_TIMEOUT_S: '15', REQUEST_TIMEOUT_S: '120' });
     try {
       const hanging = post(server, mp3, 'stalled.mp3', 'hanging');
       await waitFor(() => existsSync(pidFile), 'the hanging ffmpeg to start');
@@ -80,9 +81,9 @@ describe.skipIf(!FFMPEG)('a hanging decode (skipped when ffmpeg is not on PATH)'
       const cut = await hanging;
       expect(cut.status, cut.body).toBe(422);
       expect(errorCode(cut.json())).toBe('AUDIO_DECODER_FAILED');
-      expect(cut.json().error.message).toMatch(/longer than the limit of 4 s/);
-      expect(cut.ms).toBeGreaterThanOrEqual(4000);
-      expect(cut.ms).toBeLessThan(20_000);
+      expect(cut.json().error.message).toMatch(/longer than the limit of 15 s/);
+      expect(cut.ms).toBeGreaterThanOrEqual(15_000);
+      expect(cut.ms).toBeLessThan(30_000);
       await waitFor(() => !isRunning(pid), 'the hanging ffmpeg to be gone', 2000);
       expect(server.services.decoding).toMatchObject({ running: 0, queued: 0 });
     } finally {
