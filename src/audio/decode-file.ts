@@ -4,6 +4,7 @@ import { AudioDecodeError, abortedError } from './errors.js';
 import { decodeWavInSlices } from './decode-wav.js';
 import { decodeWithFfmpeg } from './ffmpeg.js';
 import { sniffContainer } from './sniff-container.js';
+import { MANIFEST_SNIFF_BYTES, textManifestKind } from './sniff-manifest.js';
 import type { DecodedAudio, DecodeFileOptions } from './types.js';
 import { isRiffWave } from './wav-layout.js';
 
@@ -12,7 +13,8 @@ import { isRiffWave } from './wav-layout.js';
  * (Node cannot read a file over 2 GiB into one buffer anyway).
  */
 const MAX_IN_MEMORY_WAV_BYTES = 1024 * 1024 * 1024;
-const SNIFF_BYTES = 16;
+// Enough for the container's magic and for a manifest hidden behind a few bytes of junk.
+const SNIFF_BYTES = MANIFEST_SNIFF_BYTES;
 
 function readFailure(filePath: string, error: unknown): AudioDecodeError {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -31,9 +33,27 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
  * The format is sniffed from the first bytes, never the extension. RIFF/WAVE is decoded natively
  * (no process, no dependency); a WAV whose encoding we do not handle (mu-law, ADPCM, ...) and
  * every other format go through ffmpeg when it can be run, and otherwise fail with
- * AUDIO_UNSUPPORTED_FORMAT naming ffmpeg as the missing piece. Rejects with AudioDecodeError only.
+ * AUDIO_UNSUPPORTED_FORMAT naming ffmpeg as the missing piece. Rejects with AudioDecodeError only;
+ * past `timeoutS` the decoding is stopped (ffmpeg killed) with AUDIO_DECODER_FAILED.
  */
 export async function decodeAudioFile(filePath: string, options: DecodeFileOptions = {}): Promise<DecodedAudio> {
+  const { timeoutS } = options;
+  if (timeoutS === undefined) return decode(filePath, options);
+  if (!(timeoutS > 0) || !Number.isFinite(timeoutS)) {
+    throw new AudioDecodeError('AUDIO_INVALID', `timeoutS must be a positive finite number, got ${String(timeoutS)}`);
+  }
+  const timeout = AbortSignal.timeout(timeoutS * 1000);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  try {
+    return await decode(filePath, { ...options, signal });
+  } catch (error) {
+    // The caller's own abort stays ABORTED; running out of time is the decoder's failure.
+    if (!timeout.aborted || options.signal?.aborted || !(error instanceof AudioDecodeError) || error.code !== 'ABORTED') throw error;
+    throw new AudioDecodeError('AUDIO_DECODER_FAILED', `Decoding took longer than the limit of ${timeoutS} s and was stopped`, { cause: error });
+  }
+}
+
+async function decode(filePath: string, options: DecodeFileOptions): Promise<DecodedAudio> {
   const { signal } = options;
   const maxDurationS = resolveMaxDurationS(options.maxDurationS);
   throwIfAborted(signal);
@@ -63,6 +83,13 @@ export async function decodeAudioFile(filePath: string, options: DecodeFileOptio
 
   if (size === 0) throw new AudioDecodeError('AUDIO_EMPTY', `Audio file '${filePath}' is empty (0 bytes)`);
   const container = sniffContainer(head);
+  const manifest = textManifestKind(head, container);
+  if (manifest !== undefined) {
+    throw new AudioDecodeError(
+      'AUDIO_UNSUPPORTED_FORMAT',
+      `The file is ${manifest}, not audio: playlists and other manifests that point at other files or streams are refused`,
+    );
+  }
   const viaFfmpeg = (): Promise<DecodedAudio> =>
     decodeWithFfmpeg(filePath, { ...options, maxDurationS, containerHint: container });
 

@@ -85,12 +85,27 @@ export function parseInputInfo(stderr: string): FfmpegInputInfo {
 // Column-0 lines that belong to the informational dump or are advice, not the error itself.
 const NOISE_LINE = /^(Input #|Output #|Stream mapping:|size=|video:|To ignore this|Press \[q\])/;
 
-/** The last few error-looking lines of stderr, for an error message a human can act on. */
+// ffmpeg names the context that printed a line by its address ("[mp3 @ 0x55d0c...]"): nothing a
+// reader can act on, and a look at the server's heap layout for whoever sent the file.
+const CONTEXT_ADDRESS = /\s*@\s*0x[0-9a-f]+/gi;
+const ANY_ADDRESS = /\b0x[0-9a-f]{6,}\b/gi;
+// A container left off the demuxer whitelist: say so, rather than quoting the whole list.
+const NOT_ON_WHITELIST = /^\[([\w,]+)\] Format not on whitelist .*$/;
+
+function readable(line: string): string {
+  const clean = line.replace(CONTEXT_ADDRESS, '').replace(ANY_ADDRESS, 'an address');
+  return clean.replace(NOT_ON_WHITELIST, (_line, format: string) => `the ${format.split(',')[0]} format is not an audio format decoded here`);
+}
+
+/**
+ * The last few error-looking lines of stderr, for an error message a human can act on; heap
+ * addresses are left out.
+ */
 export function summarizeFfmpegError(stderr: string, maxLines = 3): string {
   const lines = stderr
     .split(/\r?\n/)
     .filter((line) => line.trim() !== '' && !/^\s/.test(line) && !NOISE_LINE.test(line) && line !== '...');
-  return lines.slice(-maxLines).join('; ').trim();
+  return lines.slice(-maxLines).map(readable).join('; ').trim();
 }
 
 // Messages ffmpeg prints when the input itself is at fault (corrupt, not audio, no audio stream).

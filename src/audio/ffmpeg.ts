@@ -1,3 +1,4 @@
+import { getPriority, setPriority } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 
 import { spawnPiped, type PipedChild } from '../native/child-process.js';
@@ -11,6 +12,8 @@ import type { DecodedAudio, DecodeFileOptions } from './types.js';
 
 const DEFAULT_FFMPEG = 'ffmpeg';
 const PROBE_TIMEOUT_MS = 10_000;
+/** The niceness of a decoding ffmpeg (or the server's, if that is lower still): behind whisper's threads, ahead of idle work. */
+const DECODE_NICENESS = 10;
 
 /**
  * True when `ffmpegPath` (default: "ffmpeg" on PATH) runs and exits 0 for `-version`. Never
@@ -41,8 +44,19 @@ export interface FfmpegDecodeOptions extends DecodeFileOptions {
   containerHint?: string;
 }
 
+/**
+ * The demuxers ffmpeg may use (names as `ffmpeg -demuxers` lists them; "matroska" also admits
+ * webm and "mov" mp4/m4a/3gp): audio and audio/video containers that read their own bytes only.
+ * Left out on purpose: playlists and scripts that open other inputs (hls, dash, concat, sdp, rtp,
+ * rtsp, image2, lavfi...), and everything else nobody uploads for transcription.
+ */
+export const AUDIO_DEMUXERS: readonly string[] = [
+  'wav', 'w64', 'mp3', 'ogg', 'flac', 'matroska', 'mov', 'aac', 'ac3', 'eac3', 'dts', 'amr', 'amrnb', 'amrwb',
+  'aiff', 'caf', 'au', 'asf', 'ape', 'wv', 'tta', 'mpc', 'voc', 'avi', 'flv', 'mpeg', 'mpegts',
+];
+
 /** The argument vector; an array, never a shell string, so no path can inject anything. */
-function ffmpegArgs(filePath: string): string[] {
+export function ffmpegArgs(filePath: string): string[] {
   return [
     '-nostdin',
     '-hide_banner',
@@ -51,6 +65,18 @@ function ffmpegArgs(filePath: string): string[] {
     // error lines are picked out of it by summarizeFfmpegError.
     '-loglevel',
     'info',
+    // ffmpeg reads the upload and nothing else: only the file protocol (no network, no pipes,
+    // no "concat:" or "subfile,") and only containers that do not point elsewhere, for the input
+    // and for anything a demuxer might try to open from it. The upload cannot be handed over as
+    // an fd or on stdin (the child gets /dev/null as stdin), so the protocol is file, narrowed by
+    // the demuxer list to this one file.
+    '-protocol_whitelist',
+    'file',
+    '-format_whitelist',
+    AUDIO_DEMUXERS.join(','),
+    // One decoding thread: decoding runs beside transcriptions and must not compete for their cores.
+    '-threads',
+    '1',
     // The file: protocol prefix stops a name like "-x" from reading as an option and a name like
     // "http://..." or "concat:..." from making ffmpeg open anything but this local file.
     '-i',
@@ -105,6 +131,14 @@ export function decodeWithFfmpeg(filePath: string, options: FfmpegDecodeOptions 
     } catch {
       reject(ffmpegMissingError(ffmpegPath, containerHint)); // not found, not executable, an empty path or one containing NUL
       return;
+    }
+
+    // Below the server's own priority: decoding takes only the CPU that transcriptions leave.
+    // Best effort (the child may already be gone); posix_spawn has no priority of its own to give.
+    try {
+      setPriority(child.pid, Math.max(getPriority(), DECODE_NICENESS));
+    } catch {
+      // not lowered: the decode still runs, at normal priority
     }
 
     const stderr = new BoundedStderr();

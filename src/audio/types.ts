@@ -31,4 +31,6 @@ export interface DecodeFileOptions extends DecodeOptions {
   signal?: AbortSignal;
   /** ffmpeg executable to use for non-WAV input (default: "ffmpeg" looked up on PATH). */
   ffmpegPath?: string;
+  /** Stop decoding after this many seconds (killing ffmpeg) with AUDIO_DECODER_FAILED; default: no limit. */
+  timeoutS?: number;
 }

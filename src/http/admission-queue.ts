@@ -21,6 +21,8 @@ export interface AdmissionQueueOptions {
   threadBudget?: number;
   /** Retry-After for a full queue, in seconds. */
   retryAfterS?: number;
+  /** What runs, for the message of a full queue (default "transcriptions"). */
+  work?: string;
 }
 
 /** What a transcription is admitted with. */
@@ -37,6 +39,7 @@ export class AdmissionQueue {
   readonly #maxQueue: number;
   readonly #fixedThreads: number | undefined;
   readonly #retryAfterS: number;
+  readonly #work: string;
   #running = 0;
   #freeThreads: number;
   readonly #waiting: Waiter[] = [];
@@ -47,6 +50,7 @@ export class AdmissionQueue {
     this.#fixedThreads = options.threadsPerTranscription;
     this.#freeThreads = this.#fixedThreads === undefined ? Math.max(1, options.threadBudget ?? 1) : Number.POSITIVE_INFINITY;
     this.#retryAfterS = options.retryAfterS ?? 2;
+    this.#work = options.work ?? 'transcriptions';
   }
 
   get running(): number {
@@ -93,7 +97,7 @@ export class AdmissionQueue {
     if (this.#waiting.length === 0 && this.#canStart()) return Promise.resolve(this.#take(1));
     if (this.#waiting.length >= this.#maxQueue) {
       return Promise.reject(
-        new HttpError(503, 'QUEUE_FULL', `The server is busy: ${this.#running} transcriptions running and ${this.#waiting.length} waiting`, {
+        new HttpError(503, 'QUEUE_FULL', `The server is busy: ${this.#running} ${this.#work} running and ${this.#waiting.length} waiting`, {
           'retry-after': String(this.#retryAfterS),
         }),
       );

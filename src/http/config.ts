@@ -18,7 +18,16 @@ export interface ServerConfig {
   maxQueue: number;
   maxUploadMb: number;
   maxAudioS: number;
+  /** A request's time limit before its audio is decoded... */
   requestTimeoutS: number;
+  /** ...and what each second of decoded audio adds to it. */
+  requestTimeoutPerAudioS: number;
+  /** The ffmpeg executable for non-WAV uploads. */
+  ffmpegPath: string;
+  /** Uploads decoded at once, apart from the transcriptions. */
+  decodeConcurrency: number;
+  /** A decode running longer is stopped (its ffmpeg killed). */
+  decodeTimeoutS: number;
   shutdownTimeoutS: number;
   adminToken: string | null;
   metricsToken: string | null;

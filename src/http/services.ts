@@ -14,6 +14,8 @@ export interface Services {
   model: ModelHost;
   memory: MemoryManager;
   queue: AdmissionQueue;
+  /** Admission for decoding, apart from the transcriptions, so a slow decode holds no transcription slot. */
+  decoding: AdmissionQueue;
   /** Frees everything: timers, sessions (and what they hold), the model, the temp files. */
   close(): Promise<void>;
 }

@@ -1,7 +1,8 @@
 // One transcription request from upload to result, shared by /transcribe and the OpenAI routes:
-// session limits, the upload into a tracked temp file, admission (bounded queue), decoding,
-// whisper, metrics; the temp file is removed and the session's allowances returned however it ends.
-// A client that goes away aborts its work; REQUEST_TIMEOUT_S cuts it off with 504.
+// session limits, the upload into a tracked temp file, decoding (its own bounded queue and time
+// limit), admission (bounded queue), whisper, metrics; the temp file is removed and the session's allowances returned however it ends.
+// A client that goes away aborts its work; REQUEST_TIMEOUT_S, plus REQUEST_TIMEOUT_PER_AUDIO_S for
+// each second of the decoded audio, cuts it off with 504.
 import { performance } from 'node:perf_hooks';
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -28,10 +29,55 @@ export interface TranscriptionOutcome<P> {
   processingMs: number;
 }
 
-/** ffmpeg names the file it read: the client gets "the upload", not where the server keeps it. */
+// An absolute path, with ffmpeg's "file:" prefix if any; not one inside a word such as "kb/s" or "wav/pcm_s16le".
+const SERVER_PATH = /(?:file:)?(?<![\w.~-])\/+[\w.@%+~-]+(?:\/[\w.@%+~-]*)*/g;
+const ADDRESS = /\b0x[0-9a-f]{6,}\b/gi;
+
+/**
+ * Decoding errors quote ffmpeg, which names the file it read and may name others: the client gets
+ * "the upload", never where the server keeps files, nor a heap address.
+ */
 function withoutServerPath(err: unknown, path: string): unknown {
-  if (!(err instanceof AudioDecodeError) || !err.message.includes(path)) return err;
-  return new AudioDecodeError(err.code, err.message.replaceAll(`file:${path}`, 'the upload').replaceAll(path, 'the upload'), { cause: err });
+  if (!(err instanceof AudioDecodeError)) return err;
+  const message = err.message
+    .replaceAll(`file:${path}`, 'the upload')
+    .replaceAll(path, 'the upload')
+    .replace(SERVER_PATH, 'a server path')
+    .replace(ADDRESS, 'an address');
+  return message === err.message ? err : new AudioDecodeError(err.code, message, { cause: err });
+}
+
+/** A request's time limit, counted from its start, that can be moved once the audio's length is known. */
+class RequestDeadline {
+  readonly #controller = new AbortController();
+  readonly #started = performance.now();
+  #timer: NodeJS.Timeout | undefined;
+  #limitS = 0;
+
+  constructor(limitS: number) {
+    this.extendTo(limitS);
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  get limitS(): number {
+    return this.#limitS;
+  }
+
+  extendTo(limitS: number): void {
+    if (this.#controller.signal.aborted) return;
+    this.clear();
+    this.#limitS = Math.round(limitS * 10) / 10;
+    const remainingMs = Math.max(0, this.#started + limitS * 1000 - performance.now());
+    this.#timer = setTimeout(() => this.#controller.abort(new Error(`The request took longer than ${this.#limitS} s`)), remainingMs);
+    this.#timer.unref();
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
 }
 
 /** An AbortSignal that fires when the client closes the connection before the reply is sent. */
@@ -71,25 +117,33 @@ export async function runTranscription<P>(
   await using ctx = services.memory.audioProcessing({ owner: sessionTag(sessionId) });
   void lease;
 
-  const timeout = AbortSignal.timeout(config.requestTimeoutS * 1000);
+  const deadline = new RequestDeadline(config.requestTimeoutS);
+  const timeout = deadline.signal;
   const signal = AbortSignal.any([clientGone(reply), timeout]);
   try {
     const upload = await receiveUpload(request, { fileFields: route.fileFields, maxBytes: config.maxUploadMb * 1024 * 1024, ctx, reservation });
     // The registry tracks the path from before the file existed; its size feeds stats and metrics.
     if (services.files.has(upload.path)) services.files.setSize(upload.path, upload.bytes);
     const { params, options } = route.parse(upload.fields);
-    const transcription = await services.queue.run(async ({ threads }) => {
-      const audio = await decodeAudioFile(upload.path, { signal, maxDurationS: config.maxAudioS }).catch((err: unknown) => {
+    // Decoding has its own slots and time limit, so a slow or hostile upload holds no transcription
+    // slot; the decoded audio then waits for one like any other.
+    const audio = await services.decoding
+      .run(() => decodeAudioFile(upload.path, { signal, maxDurationS: config.maxAudioS, timeoutS: config.decodeTimeoutS, ffmpegPath: config.ffmpegPath }), signal)
+      .catch((err: unknown) => {
         throw withoutServerPath(err, upload.path);
       });
-      return services.model.transcribe(audio.pcm, { ...options, threads }, { signal });
-    }, signal);
+    // Long audio takes long to transcribe: the limit grows with it, so a clip MAX_AUDIO_S allows is
+    // not cut off by a limit sized for short ones.
+    deadline.extendTo(config.requestTimeoutS + audio.durationS * config.requestTimeoutPerAudioS);
+    const transcription = await services.queue.run(({ threads }) => services.model.transcribe(audio.pcm, { ...options, threads }, { signal }), signal);
     const processingMs = performance.now() - started;
     metrics.transcriptionDuration.observe({ route: route.route }, processingMs / 1000);
     metrics.audioSeconds.inc({ route: route.route }, transcription.durationS);
     return { transcription, params, processingMs };
   } catch (err) {
     // Counted under the code the client sees: a timeout surfaces inside as ABORTED.
-    throw rejected(timeout.aborted ? new HttpError(504, 'REQUEST_TIMEOUT', `The transcription took longer than ${config.requestTimeoutS} s`) : err);
+    throw rejected(timeout.aborted ? new HttpError(504, 'REQUEST_TIMEOUT', `The transcription took longer than ${deadline.limitS} s`) : err);
+  } finally {
+    deadline.clear();
   }
 }

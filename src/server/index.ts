@@ -7,6 +7,7 @@ export {
   ALL_SETTINGS,
   DEFAULT_MODEL_PATH,
   defaultConcurrency,
+  defaultDecodeConcurrency,
   defaultMemorySettings,
   defaultUploadDir,
   flagOf,

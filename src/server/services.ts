@@ -1,5 +1,5 @@
 // Everything the server runs on, built from the configuration in one place and closed in reverse
-// order: temp file registry, sessions, the model host, the memory manager, the admission queue.
+// order: temp file registry, sessions, the model host, the memory manager, the admission queues.
 import { AdmissionQueue } from '../http/admission-queue.js';
 import type { ServerConfig } from '../http/config.js';
 import type { Services } from '../http/services.js';
@@ -39,11 +39,14 @@ export async function createServices(config: ServerConfig, logger: Logger, overr
     maxQueue: config.maxQueue,
     ...(config.whisperThreads === null ? { threadBudget: threadBudget() } : { threadsPerTranscription: config.whisperThreads }),
   });
+  // One thread each: ffmpeg is started with -threads 1, and the in-process WAV decoder is one
+  // thread too. Waiting decodes hold only their upload file, not decoded audio.
+  const decoding = new AdmissionQueue({ concurrency: config.decodeConcurrency, maxQueue: config.maxQueue, threadsPerTranscription: 1, work: 'decodes' });
   const close = async (): Promise<void> => {
     await memory.close();
     sessions.closeAll();
     await model.dispose();
     await files.close();
   };
-  return { config, files, sessions, model, memory, queue, close };
+  return { config, files, sessions, model, memory, queue, decoding, close };
 }

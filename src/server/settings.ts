@@ -146,6 +146,14 @@ export function defaultConcurrency(cores = availableParallelism()): number {
   return Math.max(1, Math.min(4, cores));
 }
 
+/**
+ * Decodes at once: half the cores, and at least two, so one slow or hostile upload cannot hold
+ * every decode up while it runs to DECODE_TIMEOUT_S. Each decode is one thread at low priority.
+ */
+export function defaultDecodeConcurrency(cores = availableParallelism()): number {
+  return Math.max(2, Math.floor(cores / 2));
+}
+
 /** The threads all transcriptions share when WHISPER_THREADS is not set. */
 export function threadBudget(cores = availableParallelism()): number {
   return Math.max(1, cores);
@@ -173,7 +181,19 @@ const SERVER: Table<ServerFields> = {
   maxQueue: { env: 'MAX_QUEUE', help: 'transcriptions waiting before 503', read: numberIn(0, 10_000, 16) },
   maxUploadMb: { env: 'MAX_UPLOAD_MB', help: 'largest upload (413 above)', read: numberIn(1, 4096, 25) },
   maxAudioS: { env: 'MAX_AUDIO_S', help: 'longest audio (413 above)', read: numberIn(1, 4 * 3600, 1800) },
-  requestTimeoutS: { env: 'REQUEST_TIMEOUT_S', help: 'a transcription request is cut off after this (504)', read: numberIn(1, 86_400, 300) },
+  requestTimeoutS: { env: 'REQUEST_TIMEOUT_S', help: 'a transcription request is cut off after this plus REQUEST_TIMEOUT_PER_AUDIO_S per second of its audio (504)', read: numberIn(1, 86_400, 300) },
+  requestTimeoutPerAudioS: {
+    env: 'REQUEST_TIMEOUT_PER_AUDIO_S',
+    help: "seconds each second of decoded audio adds to a request's time limit: the slowest real-time factor to wait for",
+    read: numberIn(0, 1000, 1, { integer: false }),
+  },
+  ffmpegPath: { env: 'FFMPEG_PATH', help: 'ffmpeg executable for uploads that are not plain WAV (looked up on PATH)', read: text('ffmpeg') },
+  decodeConcurrency: {
+    env: 'DECODE_CONCURRENCY',
+    help: 'uploads decoded at once, apart from the transcriptions (one low-priority thread each); MAX_QUEUE more wait, then 503',
+    read: numberIn(1, 256, () => defaultDecodeConcurrency(), { shown: 'max(2, cores/2)' }),
+  },
+  decodeTimeoutS: { env: 'DECODE_TIMEOUT_S', help: 'a decode running longer is stopped and its ffmpeg killed (422 AUDIO_DECODER_FAILED)', read: numberIn(1, 3600, 60) },
   shutdownTimeoutS: { env: 'SHUTDOWN_TIMEOUT_S', help: 'how long shutdown waits for in-flight work', read: numberIn(0, 3600, 30) },
   adminToken: { env: 'ADMIN_TOKEN', help: 'token for /admin/* (X-Admin-Token); unset: admin routes answer 404', read: optionalText(adminTokenLongEnough) },
   metricsToken: { env: 'METRICS_TOKEN', help: 'bearer token for /metrics; unset: open', read: optionalText() },

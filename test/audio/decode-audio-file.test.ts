@@ -169,6 +169,29 @@ next();
     );
   });
 
+  it('stops a decoder that runs past timeoutS with AUDIO_DECODER_FAILED and kills it', async () => {
+    const exe = path('hanging-ffmpeg');
+    const pidFile = path('hanging-ffmpeg.pid');
+    await writeFile(exe, `#!/bin/sh\necho $$ > '${pidFile}'\nexec sleep 60\n`);
+    await chmod(exe, 0o755);
+    const started = Date.now();
+    await expectRejection(decodeAudioFile(path('garbage.bin'), { ffmpegPath: exe, timeoutS: 0.5 }), 'AUDIO_DECODER_FAILED', /longer than the limit of 0\.5 s/);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(isRunning(await readPid(pidFile))).toBe(false);
+    // The caller's own abort is still ABORTED, not the decoder's failure.
+    await expectRejection(decodeAudioFile(path('garbage.bin'), { ffmpegPath: exe, timeoutS: 30, signal: AbortSignal.timeout(300) }), 'ABORTED', /aborted/);
+  });
+
+  it('runs the decoder at a lowered priority', async () => {
+    const exe = path('nice-ffmpeg');
+    const niceFile = path('nice-ffmpeg.ni');
+    // Reads its niceness once the parent has had time to lower it, then decodes nothing.
+    await writeFile(exe, `#!/bin/sh\nsleep 0.5\nps -o ni= -p $$ > '${niceFile}'\nexit 0\n`);
+    await chmod(exe, 0o755);
+    await expectRejection(decodeAudioFile(path('garbage.bin'), { ffmpegPath: exe }), 'AUDIO_EMPTY', /no audio samples/);
+    expect(Number((await readFile(niceFile, 'utf8')).trim())).toBeGreaterThanOrEqual(10);
+  });
+
   it('reports a decoder that succeeds with no output as AUDIO_EMPTY', async () => {
     const exe = path('silent-ffmpeg');
     await writeFile(exe, '#!/bin/sh\nexit 0\n');

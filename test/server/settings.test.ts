@@ -2,7 +2,7 @@
 // and the memory manager's settings.
 import { describe, expect, it } from 'vitest';
 
-import { defaultConcurrency, defaultUploadDir, readMemorySettings, readServerConfig, SettingsError, threadBudget } from '../../src/server/index.js';
+import { defaultConcurrency, defaultDecodeConcurrency, defaultUploadDir, readMemorySettings, readServerConfig, SettingsError, threadBudget } from '../../src/server/index.js';
 
 describe('MAX_CONCURRENCY and WHISPER_THREADS defaults', () => {
   it('allow one whisper state per core up to 4, and share the cores instead of fixing threads', () => {
@@ -16,6 +16,19 @@ describe('MAX_CONCURRENCY and WHISPER_THREADS defaults', () => {
     const config = readServerConfig({ MAX_CONCURRENCY: '3' }, { WHISPER_THREADS: '5' });
     expect(config).toMatchObject({ maxConcurrency: 3, whisperThreads: 5 });
     expect(() => readServerConfig({ WHISPER_THREADS: '0' })).toThrow(/Expected an integer between 1 and 256 for WHISPER_THREADS/);
+  });
+});
+
+describe('decoding settings', () => {
+  it('decode half the cores at once, at least two, for at most a minute each, with ffmpeg from PATH', () => {
+    expect([1, 2, 3, 4, 16].map((cores) => defaultDecodeConcurrency(cores))).toEqual([2, 2, 2, 2, 8]);
+    expect(readServerConfig({})).toMatchObject({ decodeConcurrency: defaultDecodeConcurrency(), decodeTimeoutS: 60, ffmpegPath: 'ffmpeg' });
+    expect(readServerConfig({ DECODE_CONCURRENCY: '3', DECODE_TIMEOUT_S: '5', FFMPEG_PATH: '/opt/ffmpeg/bin/ffmpeg' })).toMatchObject({
+      decodeConcurrency: 3,
+      decodeTimeoutS: 5,
+      ffmpegPath: '/opt/ffmpeg/bin/ffmpeg',
+    });
+    expect(() => readServerConfig({ DECODE_TIMEOUT_S: '0' })).toThrow(/DECODE_TIMEOUT_S \(--decode-timeout-s\)/);
   });
 });
 
