@@ -3,6 +3,7 @@
 #include <string>
 
 #include "conversions.h"
+#include "fault.h"
 #include "promise_worker.h"
 
 namespace talk2me::addon {
@@ -17,15 +18,15 @@ Napi::Promise disposed_error(Napi::Env env) { return rejected(env, code::kDispos
 Napi::Function AddonModel::Define(Napi::Env env) {
   Napi::Function ctor = DefineClass(env, "Model",
                                     {
-                                        StaticMethod<&AddonModel::Load>("load"),
-                                        InstanceMethod<&AddonModel::Transcribe>("transcribe"),
-                                        InstanceMethod<&AddonModel::Cancel>("cancel"),
-                                        InstanceMethod<&AddonModel::Trim>("trim"),
-                                        InstanceMethod<&AddonModel::Recreate>("recreate"),
-                                        InstanceMethod<&AddonModel::Memory>("memory"),
-                                        InstanceMethod<&AddonModel::Info>("info"),
-                                        InstanceMethod<&AddonModel::Dispose>("dispose"),
-                                        InstanceAccessor<&AddonModel::IsDisposed>("disposed"),
+                                        StaticMethod<&guarded<&AddonModel::Load>>("load"),
+                                        InstanceMethod<&AddonModel::Guarded<&AddonModel::Transcribe>>("transcribe"),
+                                        InstanceMethod<&AddonModel::Guarded<&AddonModel::Cancel>>("cancel"),
+                                        InstanceMethod<&AddonModel::Guarded<&AddonModel::Trim>>("trim"),
+                                        InstanceMethod<&AddonModel::Guarded<&AddonModel::Recreate>>("recreate"),
+                                        InstanceMethod<&AddonModel::Guarded<&AddonModel::Memory>>("memory"),
+                                        InstanceMethod<&AddonModel::Guarded<&AddonModel::Info>>("info"),
+                                        InstanceMethod<&AddonModel::Guarded<&AddonModel::Dispose>>("dispose"),
+                                        InstanceAccessor<&AddonModel::Guarded<&AddonModel::IsDisposed>>("disposed"),
                                     });
   auto *ref = new Napi::FunctionReference(Napi::Persistent(ctor));
   env.SetInstanceData<Napi::FunctionReference>(ref);
@@ -63,6 +64,7 @@ Napi::Value AddonModel::Transcribe(const Napi::CallbackInfo &info) {
   Napi::Float32Array samples = info[0].As<Napi::Float32Array>();
   const TranscribeOptions options = to_transcribe_options(info[1]);
   const uint32_t job = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 0;
+  fault_point("transcribe");
   // Copied now: JavaScript may reuse or detach its buffer while the work runs.
   auto pcm = std::make_shared<std::vector<float>>(samples.Data(), samples.Data() + samples.ElementLength());
   auto cancelled = std::make_shared<std::atomic<bool>>(false);
@@ -70,7 +72,10 @@ Napi::Value AddonModel::Transcribe(const Napi::CallbackInfo &info) {
   std::shared_ptr<Engine> engine = engine_;
   return PromiseWorker<TranscribeResult>::Start(
       env, "talk2me.transcribe", Value(), [engine, pcm, options, cancelled] { return engine->transcribe(*pcm, options, cancelled); },
-      [](Napi::Env env, TranscribeResult &r) -> Napi::Value { return to_js(env, r); },
+      [](Napi::Env env, TranscribeResult &r) -> Napi::Value {
+        fault_point("transcribe.result");
+        return to_js(env, r);
+      },
       [this, job] {
         if (job != 0) jobs_.erase(job);
       });
@@ -116,11 +121,8 @@ Napi::Value AddonModel::Memory(const Napi::CallbackInfo &info) {
 
 Napi::Value AddonModel::Info(const Napi::CallbackInfo &info) {
   if (disposing_) throw make_error(info.Env(), code::kDisposed, "The model has been disposed");
-  try {
-    return to_js(info.Env(), engine_->info());
-  } catch (const CoreError &e) {
-    throw make_error(info.Env(), e.code(), e.what());
-  }
+  fault_point("info");
+  return to_js(info.Env(), engine_->info());
 }
 
 Napi::Value AddonModel::Dispose(const Napi::CallbackInfo &info) {

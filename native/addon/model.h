@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 
+#include "boundary.h"
 #include "engine.h"
 
 namespace talk2me::addon {
@@ -27,6 +28,12 @@ class AddonModel : public Napi::ObjectWrap<AddonModel> {
   Napi::Value Info(const Napi::CallbackInfo &info);
   Napi::Value Dispose(const Napi::CallbackInfo &info);
   Napi::Value IsDisposed(const Napi::CallbackInfo &info);
+
+  // A method behind the N-API boundary: every C++ exception becomes a JavaScript Error with a code.
+  template <Napi::Value (AddonModel::*Method)(const Napi::CallbackInfo &)>
+  Napi::Value Guarded(const Napi::CallbackInfo &info) {
+    return at_boundary(info.Env(), [&] { return (this->*Method)(info); });
+  }
 
   // Set on the JavaScript thread the moment dispose() is called, so later calls reject at once
   // even while the engine is still winding down.

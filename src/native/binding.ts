@@ -99,7 +99,13 @@ export interface RawSystemInfo {
   features: string;
   backends: string[];
   gpuProbe: boolean;
+  /** whisper_contexts alive in this process (loaded, not yet freed). */
+  liveContexts: number;
 }
+
+/** Where a test can make the addon throw once: see native/core/fault.h. */
+export type NativeFaultSite = 'transcribe' | 'transcribe.result' | 'info' | 'spawnPiped' | 'reapChild' | 'systemInfo' | 'context.load';
+export type NativeFaultKind = 'bad_alloc' | 'runtime_error';
 
 export type NativeLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -111,6 +117,8 @@ export interface RawBinding {
   spawnPiped(file: string, args: string[]): { pid: number; stdout: number; stderr: number };
   /** The exit status of a spawnPiped child without waiting; null while it runs. */
   reapChild(pid: number): { code: number; signal: number } | null;
+  /** Tests only: the next pass through `site` throws `kind` (default bad_alloc); null disarms. */
+  _injectFault(site: NativeFaultSite | null, kind?: NativeFaultKind): void;
 }
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

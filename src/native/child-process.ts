@@ -12,6 +12,7 @@ import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 
 import { loadBinding, type RawBinding } from './binding.js';
+import { toWhisperError } from './errors.js';
 
 export interface PipedChild extends EventEmitter {
   readonly pid: number;
@@ -77,10 +78,16 @@ class SpawnedChild extends EventEmitter implements PipedChild {
     try {
       status = this.binding.reapChild(this.pid);
     } catch (err) {
-      // Not our child any more (someone else reaped it): report an unknown end. An 'error' nobody
-      // listens for would throw here, in a timer, and take the process down.
-      if (this.listenerCount('error') > 0) this.emit('error', err);
-      status = { code: -1, signal: 0 };
+      // An 'error' nobody listens for would throw here, in a timer, and take the process down.
+      const error = toWhisperError(err);
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+      if (error.code === 'SPAWN_FAILED') {
+        // Not our child any more (someone else reaped it): report an unknown end.
+        status = { code: -1, signal: 0 };
+      } else {
+        // A fault of this process (out of memory): the child is still ours, look again later.
+        status = null;
+      }
     }
     if (status === null) {
       this.#timer = setTimeout(() => this.#poll(), this.#pollMs);
@@ -117,6 +124,11 @@ class SpawnedChild extends EventEmitter implements PipedChild {
  */
 export function spawnPiped(file: string, args: readonly string[]): PipedChild {
   const binding = loadBinding();
-  const started = binding.spawnPiped(file, [...args]);
+  let started: ReturnType<RawBinding['spawnPiped']>;
+  try {
+    started = binding.spawnPiped(file, [...args]);
+  } catch (err) {
+    throw toWhisperError(err, new Error());
+  }
   return new SpawnedChild(binding, started.pid, started.stdout, started.stderr);
 }

@@ -12,7 +12,8 @@ export type NativeErrorCode =
   | 'ABORTED'
   | 'MODEL_DISPOSED'
   | 'OUT_OF_MEMORY'
-  | 'INTERNAL_ERROR';
+  | 'INTERNAL_ERROR'
+  | 'SPAWN_FAILED';
 
 export class WhisperError extends Talk2meError<NativeErrorCode> {}
 

@@ -1,4 +1,5 @@
 import { loadBinding } from './binding.js';
+import { toWhisperError } from './errors.js';
 
 export interface SystemInfo {
   whisperVersion: string;
@@ -8,9 +9,16 @@ export interface SystemInfo {
   features: string;
   /** Whether this build can read GPU memory through the CUDA runtime. */
   gpuProbe: boolean;
+  /** whisper_contexts alive in this process: a test's leak detector. */
+  liveContexts: number;
 }
 
 export function systemInfo(): SystemInfo {
-  const raw = loadBinding().systemInfo();
-  return { whisperVersion: raw.whisperVersion, backends: raw.backends, features: raw.features.trim(), gpuProbe: raw.gpuProbe };
+  let raw: ReturnType<ReturnType<typeof loadBinding>['systemInfo']>;
+  try {
+    raw = loadBinding().systemInfo();
+  } catch (err) {
+    throw toWhisperError(err, new Error());
+  }
+  return { whisperVersion: raw.whisperVersion, backends: raw.backends, features: raw.features.trim(), gpuProbe: raw.gpuProbe, liveContexts: raw.liveContexts };
 }
