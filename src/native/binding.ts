@@ -113,7 +113,7 @@ export interface RawBinding {
   Model: { load(path: string, options: RawModelOptions): Promise<RawModel> };
   systemInfo(): RawSystemInfo;
   setLogger(fn: ((level: NativeLogLevel, line: string) => void) | null, minLevel?: NativeLogLevel): void;
-  /** posix_spawn with stdin from /dev/null; the pipes' read ends are owned by the caller. */
+  /** vfork + exec with stdin from /dev/null, killed when this process dies; the pipes' read ends are owned by the caller. */
   spawnPiped(file: string, args: string[]): { pid: number; stdout: number; stderr: number };
   /** The exit status of a spawnPiped child without waiting; null while it runs. */
   reapChild(pid: number): { code: number; signal: number } | null;

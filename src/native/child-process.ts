@@ -1,7 +1,8 @@
 // Child processes started without fork(). Node's child_process forks, which marks every writable
 // page of this process copy-on-write: the next transcription then takes a page fault on each page
 // of its whisper state's buffers (bench/RESULTS.md, bench:spawn-cost). The addon's spawnPiped uses
-// posix_spawn (CLONE_VM | CLONE_VFORK), which leaves this process's memory alone.
+// vfork (CLONE_VM | CLONE_VFORK), which leaves this process's memory alone, and the child gets
+// SIGKILL when this process dies (parent-death signal), so no ffmpeg outlives a killed server.
 //
 // What comes back behaves like the ChildProcess of child_process.spawn(file, args, { stdio:
 // ['ignore', 'pipe', 'pipe'] }) for the parts ffmpeg's caller uses: pid, stdout, stderr, exitCode, signalCode, kill(),
