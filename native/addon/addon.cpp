@@ -43,10 +43,17 @@ Napi::Value InjectFault(const Napi::CallbackInfo &info) {
   }
   if (!info[0].IsString()) throw Napi::TypeError::New(env, "Expected a fault site name or null");
   const std::string kind = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "bad_alloc";
-  if (kind != "bad_alloc" && kind != "runtime_error") {
-    throw Napi::TypeError::New(env, "Expected bad_alloc or runtime_error for the fault kind but received " + kind);
+  FaultKind fault;
+  if (kind == "bad_alloc") {
+    fault = FaultKind::BadAlloc;
+  } else if (kind == "runtime_error") {
+    fault = FaultKind::RuntimeError;
+  } else if (kind == "skip") {
+    fault = FaultKind::Skip;
+  } else {
+    throw Napi::TypeError::New(env, "Expected bad_alloc, runtime_error or skip for the fault kind but received " + kind);
   }
-  arm_fault(info[0].As<Napi::String>().Utf8Value(), kind == "bad_alloc" ? FaultKind::BadAlloc : FaultKind::RuntimeError);
+  arm_fault(info[0].As<Napi::String>().Utf8Value(), fault);
   return env.Undefined();
 }
 

@@ -6,7 +6,9 @@
 
 namespace talk2me {
 
-enum class FaultKind { BadAlloc, RuntimeError };
+// Skip is the one fault that does not throw: the site's step is left out (fault_skips answers true),
+// e.g. the model file check, so a test can hand whisper.cpp a file only whisper.cpp itself rejects.
+enum class FaultKind { BadAlloc, RuntimeError, Skip };
 
 // Arms `site` to throw `kind` the next time execution passes it. Replaces any armed fault.
 void arm_fault(const std::string &site, FaultKind kind);
@@ -14,5 +16,7 @@ void arm_fault(const std::string &site, FaultKind kind);
 void disarm_faults();
 // Throws the armed fault if `site` is armed (then disarms it); otherwise does nothing.
 void fault_point(const char *site);
+// True (once) if `site` is armed with Skip.
+bool fault_skips(const char *site);
 
 }  // namespace talk2me

@@ -104,8 +104,9 @@ export interface RawSystemInfo {
 }
 
 /** Where a test can make the addon throw once: see native/core/fault.h. */
-export type NativeFaultSite = 'transcribe' | 'transcribe.result' | 'info' | 'spawnPiped' | 'reapChild' | 'systemInfo' | 'context.load';
-export type NativeFaultKind = 'bad_alloc' | 'runtime_error';
+export type NativeFaultSite = 'transcribe' | 'transcribe.result' | 'info' | 'spawnPiped' | 'reapChild' | 'systemInfo' | 'context.load' | 'model_file.check';
+/** 'skip' leaves the site's step out instead of throwing (model_file.check: whisper.cpp reads an unchecked file). */
+export type NativeFaultKind = 'bad_alloc' | 'runtime_error' | 'skip';
 
 export type NativeLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
