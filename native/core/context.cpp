@@ -28,7 +28,7 @@ std::shared_ptr<Context> Context::load(const std::string &path, const ModelOptio
   // frees it again.
   OwnedWhisperContext ctx(guard("loading the model", [&] { return whisper_init_from_file_with_params_no_state(path.c_str(), params); }));
   if (ctx == nullptr) {
-    throw CoreError(code::kModelLoadFailed, "whisper.cpp could not load " + path + " (its reason is in the server log)");
+    throw CoreError(code::kModelLoadFailed, "whisper.cpp could not load the model file (its reason is in the server log)");
   }
 
   g_live_contexts.fetch_add(1);
