@@ -30,6 +30,10 @@ Napi::Value SystemInfo(const Napi::CallbackInfo &info) {
   js.Set("backends", backends);
   js.Set("gpuProbe", Napi::Boolean::New(env, gpu_probe_compiled()));
   js.Set("liveContexts", Napi::Number::New(env, static_cast<double>(Context::live_count())));
+  // V8's count of native memory that addons report (napi_adjust_external_memory, read by adjusting
+  // by 0): what weighs on its garbage collector. process.memoryUsage().external does not show it;
+  // it counts only ArrayBuffer backing stores.
+  js.Set("externalMemory", Napi::Number::New(env, static_cast<double>(Napi::MemoryManagement::AdjustExternalMemory(env, 0))));
   return js;
 }
 

@@ -39,6 +39,30 @@ AddonModel::AddonModel(const Napi::CallbackInfo &info) : Napi::ObjectWrap<AddonM
     throw Napi::TypeError::New(info.Env(), "Use Model.load(path, options) to create a model");
   }
   engine_ = *info[0].As<Napi::External<std::shared_ptr<Engine>>>().Data();
+  env_ = info.Env();
+  AccountMemory();
+}
+
+// Runs when the garbage collector takes a model nobody disposed. No work of this model can be in
+// flight then: every operation holds a reference to the model object until it settles. Dropping
+// engine_ frees the weights and states here, on the JavaScript thread, unless an operation's
+// closure still holds the engine (only while the environment is torn down), in which case the last
+// holder frees it.
+AddonModel::~AddonModel() {
+  try {
+    if (reported_bytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(env_, -reported_bytes_);
+  } catch (...) {
+    // A destructor must not throw; V8 merely keeps counting the bytes.
+  }
+  reported_bytes_ = 0;
+  engine_.reset();
+}
+
+void AddonModel::AccountMemory() {
+  const int64_t now = engine_ ? static_cast<int64_t>(engine_->native_bytes()) : 0;
+  if (now == reported_bytes_) return;
+  Napi::MemoryManagement::AdjustExternalMemory(env_, now - reported_bytes_);
+  reported_bytes_ = now;
 }
 
 Napi::Value AddonModel::Load(const Napi::CallbackInfo &info) {
@@ -78,6 +102,7 @@ Napi::Value AddonModel::Transcribe(const Napi::CallbackInfo &info) {
       },
       [this, job] {
         if (job != 0) jobs_.erase(job);
+        AccountMemory();  // a first transcription may have built a state
       });
 }
 
@@ -94,7 +119,7 @@ Napi::Value AddonModel::Trim(const Napi::CallbackInfo &info) {
   std::shared_ptr<Engine> engine = engine_;
   return PromiseWorker<TrimReport>::Start(
       info.Env(), "talk2me.trim", Value(), [engine] { return engine->trim(); },
-      [](Napi::Env env, TrimReport &r) -> Napi::Value { return to_js(env, r); });
+      [](Napi::Env env, TrimReport &r) -> Napi::Value { return to_js(env, r); }, [this] { AccountMemory(); });
 }
 
 Napi::Value AddonModel::Recreate(const Napi::CallbackInfo &info) {
@@ -108,7 +133,7 @@ Napi::Value AddonModel::Recreate(const Napi::CallbackInfo &info) {
   std::shared_ptr<Engine> engine = engine_;
   return PromiseWorker<RecreateReport>::Start(
       env, "talk2me.recreate", Value(), [engine, path] { return engine->recreate(path); },
-      [](Napi::Env env, RecreateReport &r) -> Napi::Value { return to_js(env, r); });
+      [](Napi::Env env, RecreateReport &r) -> Napi::Value { return to_js(env, r); }, [this] { AccountMemory(); });
 }
 
 Napi::Value AddonModel::Memory(const Napi::CallbackInfo &info) {
@@ -136,7 +161,7 @@ Napi::Value AddonModel::Dispose(const Napi::CallbackInfo &info) {
         engine->dispose();
         return true;
       },
-      [](Napi::Env env, bool &) -> Napi::Value { return env.Undefined(); });
+      [](Napi::Env env, bool &) -> Napi::Value { return env.Undefined(); }, [this] { AccountMemory(); });
 }
 
 Napi::Value AddonModel::IsDisposed(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), disposing_); }

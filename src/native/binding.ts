@@ -101,6 +101,8 @@ export interface RawSystemInfo {
   gpuProbe: boolean;
   /** whisper_contexts alive in this process (loaded, not yet freed). */
   liveContexts: number;
+  /** V8's count of native memory reported by addons (napi_adjust_external_memory). */
+  externalMemory: number;
 }
 
 /** Where a test can make the addon throw once: see native/core/fault.h. */

@@ -11,6 +11,12 @@ export interface SystemInfo {
   gpuProbe: boolean;
   /** whisper_contexts alive in this process: a test's leak detector. */
   liveContexts: number;
+  /**
+   * Native memory V8 has been told about (napi_adjust_external_memory): a loaded model counts its
+   * weights and states here, so the garbage collector weighs a dropped model by its real size.
+   * (process.memoryUsage().external counts only ArrayBuffer backing stores and does not show it.)
+   */
+  externalMemory: number;
 }
 
 export function systemInfo(): SystemInfo {
@@ -20,5 +26,5 @@ export function systemInfo(): SystemInfo {
   } catch (err) {
     throw toWhisperError(err, new Error());
   }
-  return { whisperVersion: raw.whisperVersion, backends: raw.backends, features: raw.features.trim(), gpuProbe: raw.gpuProbe, liveContexts: raw.liveContexts };
+  return { whisperVersion: raw.whisperVersion, backends: raw.backends, features: raw.features.trim(), gpuProbe: raw.gpuProbe, liveContexts: raw.liveContexts, externalMemory: raw.externalMemory };
 }
