@@ -5,6 +5,7 @@
 #include "conversions.h"
 #include "fault.h"
 #include "promise_worker.h"
+#include "thread_job.h"
 
 namespace talk2me::addon {
 namespace {
@@ -71,7 +72,7 @@ Napi::Value AddonModel::Load(const Napi::CallbackInfo &info) {
   const std::string path = info[0].As<Napi::String>().Utf8Value();
   const ModelOptions options = to_model_options(info[1]);
   // The promise's owner is the constructor: nothing else exists yet to keep alive.
-  return PromiseWorker<std::shared_ptr<Engine>>::Start(
+  return ThreadJob<std::shared_ptr<Engine>>::Start(
       env, "talk2me.load", model_constructor(env)->Value(), [path, options] { return Engine::load(path, options); },
       [](Napi::Env env, std::shared_ptr<Engine> &engine) -> Napi::Value {
         auto external = Napi::External<std::shared_ptr<Engine>>::New(env, &engine);
@@ -94,7 +95,7 @@ Napi::Value AddonModel::Transcribe(const Napi::CallbackInfo &info) {
   auto cancelled = std::make_shared<std::atomic<bool>>(false);
   if (job != 0) jobs_[job] = cancelled;
   std::shared_ptr<Engine> engine = engine_;
-  return PromiseWorker<TranscribeResult>::Start(
+  return ThreadJob<TranscribeResult>::Start(
       env, "talk2me.transcribe", Value(), [engine, pcm, options, cancelled] { return engine->transcribe(*pcm, options, cancelled); },
       [](Napi::Env env, TranscribeResult &r) -> Napi::Value {
         fault_point("transcribe.result");
@@ -117,7 +118,7 @@ Napi::Value AddonModel::Cancel(const Napi::CallbackInfo &info) {
 Napi::Value AddonModel::Trim(const Napi::CallbackInfo &info) {
   if (disposing_) return disposed_error(info.Env());
   std::shared_ptr<Engine> engine = engine_;
-  return PromiseWorker<TrimReport>::Start(
+  return ThreadJob<TrimReport>::Start(
       info.Env(), "talk2me.trim", Value(), [engine] { return engine->trim(); },
       [](Napi::Env env, TrimReport &r) -> Napi::Value { return to_js(env, r); }, [this] { AccountMemory(); });
 }
@@ -131,7 +132,7 @@ Napi::Value AddonModel::Recreate(const Napi::CallbackInfo &info) {
     path = info[0].As<Napi::String>().Utf8Value();
   }
   std::shared_ptr<Engine> engine = engine_;
-  return PromiseWorker<RecreateReport>::Start(
+  return ThreadJob<RecreateReport>::Start(
       env, "talk2me.recreate", Value(), [engine, path] { return engine->recreate(path); },
       [](Napi::Env env, RecreateReport &r) -> Napi::Value { return to_js(env, r); }, [this] { AccountMemory(); });
 }
@@ -139,6 +140,9 @@ Napi::Value AddonModel::Recreate(const Napi::CallbackInfo &info) {
 Napi::Value AddonModel::Memory(const Napi::CallbackInfo &info) {
   if (disposing_) return disposed_error(info.Env());
   std::shared_ptr<Engine> engine = engine_;
+  // On libuv's pool: memory() takes the engine's and the pool's locks (held only briefly, never across
+  // whisper work), reads /proc and at most asks the CUDA runtime, so it returns promptly even while
+  // every state transcribes. It must not run on the JavaScript thread: a GPU probe can block.
   return PromiseWorker<MemoryReport>::Start(
       info.Env(), "talk2me.memory", Value(), [engine] { return engine->memory(); },
       [](Napi::Env env, MemoryReport &m) -> Napi::Value { return to_js(env, m); });
@@ -155,7 +159,7 @@ Napi::Value AddonModel::Dispose(const Napi::CallbackInfo &info) {
   disposing_ = true;
   for (auto &[job, flag] : jobs_) flag->store(true);
   std::shared_ptr<Engine> engine = engine_;
-  return PromiseWorker<bool>::Start(
+  return ThreadJob<bool>::Start(
       env, "talk2me.dispose", Value(),
       [engine] {
         engine->dispose();

@@ -1,5 +1,6 @@
 #pragma once
-// Every blocking call of the addon is one of these: the work runs on libuv's thread pool, the
+// The addon's quick blocking calls (memory()) are one of these; whisper work is a ThreadJob
+// (thread_job.h), which keeps the same contract on threads of its own. The work runs on libuv's thread pool, the
 // Promise settles on the JavaScript thread, and the JS object that started it is kept alive (Ref)
 // until then. A CoreError becomes a rejection whose Error carries the core's code; no C++
 // exception ever reaches Node (see boundary.h).
