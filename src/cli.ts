@@ -86,7 +86,8 @@ async function main(): Promise<number> {
       process.stderr.write(`talk2me: ${err.message}\n\n${err.usage}`);
     } else {
       const code = (err as { code?: unknown }).code;
-      const message = err instanceof Error ? err.message : String(err);
+      const modelPath = (err as { modelPath?: unknown }).modelPath;
+      const message = `${err instanceof Error ? err.message : String(err)}${typeof modelPath === 'string' ? ` (${modelPath})` : ''}`;
       process.stderr.write(`talk2me: ${message}${typeof code === 'string' ? ` [${code}]` : ''}\n`);
       if (process.env.TALK2ME_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     }

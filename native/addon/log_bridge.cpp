@@ -26,7 +26,13 @@ const char *level_name(LogLevel level) {
 void call_js(Napi::Env env, Napi::Function fn, std::nullptr_t *, LogLine *line) {
   std::unique_ptr<LogLine> owned(line);
   if (env == nullptr || fn.IsEmpty()) return;
-  fn.Call({Napi::String::New(env, level_name(owned->level)), Napi::String::New(env, owned->text)});
+  // Runs from the event loop, outside any call from JavaScript: a handler that throws (or a string
+  // that cannot be allocated) must end here, as a dropped line, not as an abort or an uncaught
+  // exception. Catching the Napi::Error also clears the pending JavaScript exception.
+  try {
+    fn.Call({Napi::String::New(env, level_name(owned->level)), Napi::String::New(env, owned->text)});
+  } catch (...) {
+  }
 }
 
 using LogTsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, LogLine, call_js>;
@@ -69,8 +75,12 @@ Napi::Value SetLogger(const Napi::CallbackInfo &info) {
   }
   set_log_sink(
       [tsfn](LogLevel level, const std::string &text) {
-        auto *line = new LogLine{level, text};
-        if (tsfn->NonBlockingCall(line) != napi_ok) delete line;
+        // On whisper.cpp's thread, inside its logging: nothing may be thrown back into it.
+        try {
+          auto *line = new LogLine{level, text};
+          if (tsfn->NonBlockingCall(line) != napi_ok) delete line;
+        } catch (...) {
+        }
       },
       min_level);
   return env.Undefined();

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 
+#include "boundary.h"
 #include "engine.h"
 
 namespace talk2me::addon {
@@ -16,6 +17,8 @@ class AddonModel : public Napi::ObjectWrap<AddonModel> {
  public:
   static Napi::Function Define(Napi::Env env);
   explicit AddonModel(const Napi::CallbackInfo &info);
+  // The finalizer of a model collected without dispose(): frees the engine (see model.cpp).
+  ~AddonModel() override;
 
  private:
   static Napi::Value Load(const Napi::CallbackInfo &info);
@@ -28,6 +31,19 @@ class AddonModel : public Napi::ObjectWrap<AddonModel> {
   Napi::Value Dispose(const Napi::CallbackInfo &info);
   Napi::Value IsDisposed(const Napi::CallbackInfo &info);
 
+  // A method behind the N-API boundary: every C++ exception becomes a JavaScript Error with a code.
+  template <Napi::Value (AddonModel::*Method)(const Napi::CallbackInfo &)>
+  Napi::Value Guarded(const Napi::CallbackInfo &info) {
+    return at_boundary(info.Env(), [&] { return (this->*Method)(info); });
+  }
+
+  // Tells V8 what the engine holds in native memory (napi_adjust_external_memory), so the garbage
+  // collector weighs a model by its weights and states, not by the few bytes of its JS object.
+  // Called on the JavaScript thread after every operation that can change it.
+  void AccountMemory();
+
+  napi_env env_;
+  int64_t reported_bytes_ = 0;  // what V8 was last told
   // Set on the JavaScript thread the moment dispose() is called, so later calls reject at once
   // even while the engine is still winding down.
   bool disposing_ = false;

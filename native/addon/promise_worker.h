@@ -1,20 +1,26 @@
 #pragma once
-// Every blocking call of the addon is one of these: the work runs on libuv's thread pool, the
+// The addon's quick blocking calls (memory()) are one of these; whisper work is a ThreadJob
+// (thread_job.h), which keeps the same contract on threads of its own. The work runs on libuv's thread pool, the
 // Promise settles on the JavaScript thread, and the JS object that started it is kept alive (Ref)
 // until then. A CoreError becomes a rejection whose Error carries the core's code; no C++
-// exception ever reaches Node.
+// exception ever reaches Node (see boundary.h).
 #include <napi.h>
 
 #include <functional>
 #include <optional>
 #include <string>
 
+#include "boundary.h"
 #include "error.h"
 
 namespace talk2me::addon {
 
 // Builds the JavaScript Error a failed call rejects with: message and `code`.
 Napi::Error make_error(Napi::Env env, const std::string &code, const std::string &message);
+
+// Called inside a catch block on the JavaScript thread: rejects `deferred` with the exception in
+// flight (its code and message). Never throws.
+void reject_current(Napi::Env env, Napi::Promise::Deferred &deferred) noexcept;
 
 template <typename T>
 class PromiseWorker : public Napi::AsyncWorker {
@@ -35,40 +41,44 @@ class PromiseWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       result_.emplace(work_());
-    } catch (const CoreError &e) {
-      code_ = e.code();
-      SetError(e.what());
-    } catch (const std::bad_alloc &) {
-      code_ = code::kOutOfMemory;
-      SetError("Out of memory");
-    } catch (const std::exception &e) {
-      code_ = code::kInternal;
-      SetError(e.what());
     } catch (...) {
-      code_ = code::kInternal;
-      SetError("Unknown native error");
+      std::string message;
+      describe_current_exception(code_, message);
+      if (code_.empty()) code_ = code::kOutOfMemory;
+      try {
+        SetError(message.empty() ? "Out of memory" : message);
+      } catch (...) {
+        SetError("Out of memory");  // short enough to need no allocation
+      }
     }
   }
 
+  // Both run on the JavaScript thread, outside any wrapper of node-addon-api: an exception thrown
+  // here (to_js running out of memory, say) would abort Node, so every one is caught and becomes the
+  // rejection.
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    if (settled_) settled_();
-    try {
-      deferred_.Resolve(to_js_(env, *result_));
-    } catch (const Napi::Error &e) {
-      deferred_.Reject(e.Value());
-    }
+    Settle(env, [&] { deferred_.Resolve(to_js_(env, *result_)); });
   }
 
   void OnError(const Napi::Error &error) override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    if (settled_) settled_();
-    deferred_.Reject(make_error(env, code_, error.Message()).Value());
+    Settle(env, [&] { deferred_.Reject(make_error(env, code_, error.Message()).Value()); });
   }
 
  private:
+  template <typename Fn>
+  void Settle(Napi::Env env, Fn &&settle) {
+    try {
+      if (settled_) settled_();
+      settle();
+    } catch (...) {
+      reject_current(env, deferred_);
+    }
+  }
+
   PromiseWorker(Napi::Env env, const char *name, Napi::Object owner, Work work, ToJs to_js, Settled settled)
       : Napi::AsyncWorker(env, name),
         deferred_(Napi::Promise::Deferred::New(env)),

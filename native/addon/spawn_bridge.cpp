@@ -3,9 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "fault.h"
 #include "process_spawn.h"
-#include "error.h"
-#include "promise_worker.h"
 
 namespace talk2me::addon {
 
@@ -23,32 +22,26 @@ Napi::Value SpawnPiped(const Napi::CallbackInfo &info) {
     if (!arg.IsString()) throw Napi::TypeError::New(env, "Expected every argument to be a string");
     args.push_back(arg.As<Napi::String>());
   }
-  try {
-    const SpawnedProcess child = spawn_piped(file, args);
-    Napi::Object js = Napi::Object::New(env);
-    js.Set("pid", Napi::Number::New(env, child.pid));
-    js.Set("stdout", Napi::Number::New(env, child.stdout_fd));
-    js.Set("stderr", Napi::Number::New(env, child.stderr_fd));
-    return js;
-  } catch (const CoreError &e) {
-    throw make_error(env, e.code(), e.what());
-  }
+  fault_point("spawnPiped");
+  const SpawnedProcess child = spawn_piped(file, args);
+  Napi::Object js = Napi::Object::New(env);
+  js.Set("pid", Napi::Number::New(env, child.pid));
+  js.Set("stdout", Napi::Number::New(env, child.stdout_fd));
+  js.Set("stderr", Napi::Number::New(env, child.stderr_fd));
+  return js;
 }
 
 Napi::Value ReapChild(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "Expected reapChild(pid: number)");
   const pid_t pid = static_cast<pid_t>(info[0].As<Napi::Number>().Int32Value());
-  try {
-    const std::optional<ExitStatus> status = try_reap(pid);
-    if (!status) return env.Null();
-    Napi::Object js = Napi::Object::New(env);
-    js.Set("code", Napi::Number::New(env, status->code));
-    js.Set("signal", Napi::Number::New(env, status->signal));
-    return js;
-  } catch (const CoreError &e) {
-    throw make_error(env, e.code(), e.what());
-  }
+  fault_point("reapChild");
+  const std::optional<ExitStatus> status = try_reap(pid);
+  if (!status) return env.Null();
+  Napi::Object js = Napi::Object::New(env);
+  js.Set("code", Napi::Number::New(env, status->code));
+  js.Set("signal", Napi::Number::New(env, status->signal));
+  return js;
 }
 
 }  // namespace talk2me::addon

@@ -1,6 +1,6 @@
 #pragma once
 // spawnPiped(file, args) → { pid, stdout, stderr } (file descriptors) and reapChild(pid) →
-// { code, signal } | null: native/core/process_spawn's posix_spawn, for starting ffmpeg from the
+// { code, signal } | null: native/core/process_spawn's vfork + exec, for starting ffmpeg from the
 // model's process without fork()'s copy-on-write cost. Both are synchronous and quick; nothing
 // waits on the thread pool for a child to end.
 #include <napi.h>

@@ -1,5 +1,6 @@
 #pragma once
 // One loaded set of weights (a whisper_context) and the pool of states that run on it.
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -17,17 +18,26 @@ class Context {
   Context(const Context &) = delete;
   Context &operator=(const Context &) = delete;
 
-  whisper_context *raw() const { return ctx_; }
+  whisper_context *raw() const { return ctx_.get(); }
   StatePool &pool() { return *pool_; }
   const ModelHeader &header() const { return info_.header; }
   const ModelInfo &info() const { return info_; }
+  // whisper_contexts alive in this process (loaded and not yet freed); tests read it to prove that
+  // nothing leaks.
+  static int64_t live_count();
 
  private:
-  Context(whisper_context *ctx, ModelInfo info, int max_states);
+  struct FreeWhisperContext {
+    void operator()(whisper_context *ctx) const;
+  };
+  using OwnedWhisperContext = std::unique_ptr<whisper_context, FreeWhisperContext>;
 
-  whisper_context *ctx_;
+  Context(OwnedWhisperContext ctx, ModelInfo info, int max_states);
+
+  // Declared first so it is destroyed last: the pool's states point into it.
+  OwnedWhisperContext ctx_;
   ModelInfo info_;
-  std::unique_ptr<StatePool> pool_;  // freed before the context it points into
+  std::unique_ptr<StatePool> pool_;
 };
 
 }  // namespace talk2me

@@ -153,6 +153,23 @@ MemoryReport Engine::memory() {
   return m;
 }
 
+uint64_t Engine::native_bytes() {
+  std::vector<std::shared_ptr<Context>> contexts;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (disposed_) return 0;
+    if (current_) contexts.push_back(current_);
+    for (auto &weak : retired_) {
+      if (auto alive = weak.lock()) contexts.push_back(std::move(alive));
+    }
+  }
+  uint64_t bytes = 0;
+  for (const auto &context : contexts) {
+    bytes += context->header().weights_bytes + context->pool().bytes_per_state() * static_cast<uint64_t>(context->pool().counts().total);
+  }
+  return bytes;
+}
+
 ModelInfo Engine::info() { return current_or_throw()->info(); }
 
 void Engine::dispose() {

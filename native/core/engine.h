@@ -30,6 +30,9 @@ class Engine {
   RecreateReport recreate(const std::optional<std::string> &path);
   MemoryReport memory();
   ModelInfo info();
+  // What the model holds in native memory now: the weights and the states of the current context
+  // and of replaced ones still draining. 0 once disposed.
+  uint64_t native_bytes();
   // Cancels in-flight work, waits for it to end and frees everything. Idempotent.
   void dispose();
   bool disposed();

@@ -30,8 +30,7 @@ void emit(LogLevel level, std::string line) {
   if (g_sink && level >= g_min_level) g_sink(level, line);
 }
 
-void on_whisper_log(ggml_log_level level, const char *text, void *) {
-  if (text == nullptr) return;
+void route(ggml_log_level level, const char *text) {
   if (level != GGML_LOG_LEVEL_CONT) t_pending_level = from_ggml(level);
   t_pending += text;
   size_t newline;
@@ -39,6 +38,17 @@ void on_whisper_log(ggml_log_level level, const char *text, void *) {
     std::string line = t_pending.substr(0, newline);
     t_pending.erase(0, newline + 1);
     if (!line.empty()) emit(t_pending_level, std::move(line));
+  }
+}
+
+// Called by whisper.cpp and by ggml, which is C: no exception may leave it. A line that cannot be
+// assembled (out of memory) is dropped.
+void on_whisper_log(ggml_log_level level, const char *text, void *) noexcept {
+  if (text == nullptr) return;
+  try {
+    route(level, text);
+  } catch (...) {
+    t_pending.clear();
   }
 }
 

@@ -27,8 +27,11 @@ constexpr int32_t kMaxState = 8192, kMaxHeads = 128, kMaxLayers = 64;
 constexpr uint32_t kMaxTokenBytes = 1024;
 constexpr int32_t kMaxTensorName = 256;
 
-[[noreturn]] void invalid(const std::string &path, const std::string &why) {
-  throw CoreError(code::kModelInvalid, "Invalid model file " + path + ": " + why);
+// No message names the path: messages can reach HTTP clients (a 503 while the model is reloaded),
+// and the server's paths are not theirs to see. The TypeScript side attaches the path to the error
+// for the log (WhisperError.modelPath).
+[[noreturn]] void invalid(const std::string & /*path*/, const std::string &why) {
+  throw CoreError(code::kModelInvalid, "Invalid model file: " + why);
 }
 
 struct FileCloser {
@@ -168,14 +171,14 @@ void check_hparams(const std::string &path, ModelHeader &h) {
 ModelHeader inspect_model_file(const std::string &path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) throw CoreError(code::kModelNotFound, "Model file not found: " + path);
-    throw CoreError(code::kModelUnreadable, "Cannot access model file " + path + ": " + std::strerror(errno));
+    if (errno == ENOENT || errno == ENOTDIR) throw CoreError(code::kModelNotFound, "Model file not found");
+    throw CoreError(code::kModelUnreadable, std::string("Cannot access the model file: ") + std::strerror(errno));
   }
-  if (S_ISDIR(st.st_mode)) throw CoreError(code::kModelUnreadable, "Model path is a directory, not a file: " + path);
-  if (!S_ISREG(st.st_mode)) throw CoreError(code::kModelUnreadable, "Model path is not a regular file: " + path);
+  if (S_ISDIR(st.st_mode)) throw CoreError(code::kModelUnreadable, "The model path is a directory, not a file");
+  if (!S_ISREG(st.st_mode)) throw CoreError(code::kModelUnreadable, "The model path is not a regular file");
 
   std::unique_ptr<FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
-  if (!file) throw CoreError(code::kModelUnreadable, "Cannot open model file " + path + ": " + std::strerror(errno));
+  if (!file) throw CoreError(code::kModelUnreadable, std::string("Cannot open the model file: ") + std::strerror(errno));
 
   ModelHeader h;
   h.file_bytes = static_cast<uint64_t>(st.st_size);

@@ -4,8 +4,10 @@
 // A fork() copies the parent's page tables and marks every writable page copy-on-write, so the
 // whisper state buffers the next transcription writes each take a page fault, which slows that
 // transcription down (bench/RESULTS.md, bench:spawn-cost). Node's child_process forks.
-// posix_spawn in glibc clones with CLONE_VM | CLONE_VFORK instead: the child borrows the parent's
-// memory until it execs, and nothing in the parent becomes copy-on-write.
+// vfork (CLONE_VM | CLONE_VFORK, what glibc's posix_spawn uses too) instead: the child borrows the
+// parent's memory until it execs, and nothing in the parent becomes copy-on-write. Unlike
+// posix_spawn it lets the child ask for SIGKILL when its parent dies, so an ffmpeg never outlives a
+// killed server.
 #include <sys/types.h>
 
 #include <optional>
@@ -28,7 +30,9 @@ struct SpawnedProcess {
 // Runs `file` (looked up on PATH unless it holds a slash) with `args` after argv[0], the
 // environment of this process, stdin from /dev/null, stdout and stderr into new pipes, the signal
 // mask emptied and every signal at its default (Node ignores SIGPIPE, which would otherwise carry
-// over the exec). Throws CoreError(SPAWN_FAILED) when the program cannot be started.
+// over the exec), and SIGKILL as its parent-death signal. Call it from the thread whose end should
+// end the child: the kernel sends that signal when the creating *thread* exits (the addon calls it
+// on the JavaScript main thread). Throws CoreError(SPAWN_FAILED) when the program cannot be started.
 SpawnedProcess spawn_piped(const std::string &file, const std::vector<std::string> &args);
 
 struct ExitStatus {

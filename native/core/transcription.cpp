@@ -62,7 +62,8 @@ void validate_transcribe_options(const Context &context, const TranscribeOptions
   const bool detect = o.language.empty() || o.language == "auto";
   if (!detect && whisper_lang_id(o.language.c_str()) < 0) bad("Unknown language '" + o.language + "'");
   if (!context.info().multilingual && !detect && o.language != "en") {
-    bad("The model " + context.info().path + " is English-only; it cannot transcribe language '" + o.language + "'");
+    // No path in the message: it goes back to the HTTP client.
+    bad("The model is English-only; it cannot transcribe language '" + o.language + "'");
   }
   if (!(o.temperature >= 0.0f && o.temperature <= 1.0f)) bad("Expected temperature between 0 and 1");
   if (!(o.temperature_increment >= 0.0f && o.temperature_increment <= 1.0f)) bad("Expected temperature increment between 0 and 1");

@@ -99,7 +99,16 @@ export interface RawSystemInfo {
   features: string;
   backends: string[];
   gpuProbe: boolean;
+  /** whisper_contexts alive in this process (loaded, not yet freed). */
+  liveContexts: number;
+  /** V8's count of native memory reported by addons (napi_adjust_external_memory). */
+  externalMemory: number;
 }
+
+/** Where a test can make the addon throw once: see native/core/fault.h. */
+export type NativeFaultSite = 'transcribe' | 'transcribe.result' | 'info' | 'spawnPiped' | 'reapChild' | 'systemInfo' | 'context.load' | 'model_file.check';
+/** 'skip' leaves the site's step out instead of throwing (model_file.check: whisper.cpp reads an unchecked file). */
+export type NativeFaultKind = 'bad_alloc' | 'runtime_error' | 'skip';
 
 export type NativeLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -107,10 +116,12 @@ export interface RawBinding {
   Model: { load(path: string, options: RawModelOptions): Promise<RawModel> };
   systemInfo(): RawSystemInfo;
   setLogger(fn: ((level: NativeLogLevel, line: string) => void) | null, minLevel?: NativeLogLevel): void;
-  /** posix_spawn with stdin from /dev/null; the pipes' read ends are owned by the caller. */
+  /** vfork + exec with stdin from /dev/null, killed when this process dies; the pipes' read ends are owned by the caller. */
   spawnPiped(file: string, args: string[]): { pid: number; stdout: number; stderr: number };
   /** The exit status of a spawnPiped child without waiting; null while it runs. */
   reapChild(pid: number): { code: number; signal: number } | null;
+  /** Tests only: the next pass through `site` throws `kind` (default bad_alloc); null disarms. */
+  _injectFault(site: NativeFaultSite | null, kind?: NativeFaultKind): void;
 }
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

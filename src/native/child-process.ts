@@ -1,7 +1,8 @@
 // Child processes started without fork(). Node's child_process forks, which marks every writable
 // page of this process copy-on-write: the next transcription then takes a page fault on each page
 // of its whisper state's buffers (bench/RESULTS.md, bench:spawn-cost). The addon's spawnPiped uses
-// posix_spawn (CLONE_VM | CLONE_VFORK), which leaves this process's memory alone.
+// vfork (CLONE_VM | CLONE_VFORK), which leaves this process's memory alone, and the child gets
+// SIGKILL when this process dies (parent-death signal), so no ffmpeg outlives a killed server.
 //
 // What comes back behaves like the ChildProcess of child_process.spawn(file, args, { stdio:
 // ['ignore', 'pipe', 'pipe'] }) for the parts ffmpeg's caller uses: pid, stdout, stderr, exitCode, signalCode, kill(),
@@ -12,6 +13,7 @@ import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 
 import { loadBinding, type RawBinding } from './binding.js';
+import { toWhisperError } from './errors.js';
 
 export interface PipedChild extends EventEmitter {
   readonly pid: number;
@@ -77,10 +79,16 @@ class SpawnedChild extends EventEmitter implements PipedChild {
     try {
       status = this.binding.reapChild(this.pid);
     } catch (err) {
-      // Not our child any more (someone else reaped it): report an unknown end. An 'error' nobody
-      // listens for would throw here, in a timer, and take the process down.
-      if (this.listenerCount('error') > 0) this.emit('error', err);
-      status = { code: -1, signal: 0 };
+      // An 'error' nobody listens for would throw here, in a timer, and take the process down.
+      const error = toWhisperError(err);
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+      if (error.code === 'SPAWN_FAILED') {
+        // Not our child any more (someone else reaped it): report an unknown end.
+        status = { code: -1, signal: 0 };
+      } else {
+        // A fault of this process (out of memory): the child is still ours, look again later.
+        status = null;
+      }
     }
     if (status === null) {
       this.#timer = setTimeout(() => this.#poll(), this.#pollMs);
@@ -117,6 +125,11 @@ class SpawnedChild extends EventEmitter implements PipedChild {
  */
 export function spawnPiped(file: string, args: readonly string[]): PipedChild {
   const binding = loadBinding();
-  const started = binding.spawnPiped(file, [...args]);
+  let started: ReturnType<RawBinding['spawnPiped']>;
+  try {
+    started = binding.spawnPiped(file, [...args]);
+  } catch (err) {
+    throw toWhisperError(err, new Error());
+  }
   return new SpawnedChild(binding, started.pid, started.stdout, started.stderr);
 }

@@ -12,9 +12,16 @@ export type NativeErrorCode =
   | 'ABORTED'
   | 'MODEL_DISPOSED'
   | 'OUT_OF_MEMORY'
-  | 'INTERNAL_ERROR';
+  | 'INTERNAL_ERROR'
+  | 'SPAWN_FAILED';
 
-export class WhisperError extends Talk2meError<NativeErrorCode> {}
+export class WhisperError extends Talk2meError<NativeErrorCode> {
+  /**
+   * The model file a load or reload failed on. Native messages never name server paths (they can
+   * reach HTTP clients), so the path travels here, for the log and the CLI.
+   */
+  modelPath?: string;
+}
 
 /**
  * Runs a native call and, when it rejects, throws a WhisperError carrying the native code and a

@@ -1,6 +1,6 @@
 // Admits at most `size` transcriptions into the native layer at once; the rest wait here, in
-// JavaScript. A native call that waited for a whisper state would hold one of libuv's few pool
-// threads (4 by default) and stall file and DNS work behind it.
+// JavaScript. A native call that waited for a whisper state would hold a thread (its own, see
+// native/addon/thread_job.h) for nothing.
 import { WhisperError } from './errors.js';
 
 export class Slots {

@@ -48,6 +48,16 @@ export interface TranscribeControl {
 
 let nextJobId = 1;
 
+/** Runs a load of `path`; a WhisperError it throws carries the path in modelPath, not in its message. */
+async function withModelPath<T>(path: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof WhisperError) err.modelPath = path;
+    throw err;
+  }
+}
+
 export class WhisperModel implements AsyncDisposable {
   readonly #raw: RawModel;
   readonly #slots: Slots;
@@ -62,7 +72,7 @@ export class WhisperModel implements AsyncDisposable {
   static async load(path: string, options: LoadOptions = {}): Promise<WhisperModel> {
     const checkedPath = checkPath('path', path);
     const checked = checkLoadOptions(options);
-    const raw = await withJsStack(() => loadBinding().Model.load(checkedPath, checked));
+    const raw = await withModelPath(checkedPath, () => withJsStack(() => loadBinding().Model.load(checkedPath, checked)));
     return new WhisperModel(raw, checked.maxStates);
   }
 
@@ -127,7 +137,7 @@ export class WhisperModel implements AsyncDisposable {
   async recreate(path?: string): Promise<RecreateReport> {
     const checkedPath = path === undefined ? undefined : checkPath('path', path);
     this.#throwIfDisposed();
-    return withJsStack(() => this.#raw.recreate(checkedPath));
+    return withModelPath(checkedPath ?? this.#raw.info().path, () => withJsStack(() => this.#raw.recreate(checkedPath)));
   }
 
   /** Weights, per-state buffers, state counts, RSS and (on a GPU build with a device) GPU memory. */

@@ -12,6 +12,7 @@ import { buildApp } from '../http/app.js';
 import type { ServerConfig } from '../http/config.js';
 import type { ReadinessState } from '../http/routes/health.js';
 import type { Services } from '../http/services.js';
+import { logNativeTo } from '../native/index.js';
 import { fetchModel, type FetchProgress } from '../model/fetch.js';
 import { installExitCleanup } from './exit-cleanup.js';
 import { createLogger, type LogFileOptions } from './logger.js';
@@ -71,6 +72,7 @@ export function logFileOf(config: ServerConfig): LogFileOptions | null {
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, file: logFileOf(config) });
+  logNativeTo(logger, logger.level); // whisper.cpp's own reasons (a model it cannot load) land in our log
   if (!config.adminToken) logger.warn('ADMIN_TOKEN is not set: the /admin routes are disabled and answer 404');
   await ensureModel(config, logger, options.download);
   const services = await createServices(config, logger, options);

@@ -99,6 +99,14 @@ describe('POST /transcribe', () => {
     expect(unknown.statusCode).toBe(400);
     expect(errorCode(unknown.json())).toBe('INVALID_ARGUMENT');
 
+    // A language the English-only model cannot do: a 400 that names no path of the server's.
+    const body = await form([['file', { data: clip(1), filename: 'clip.wav', type: 'audio/wav' }], ['model', 'whisper-1'], ['language', 'haw']]);
+    const haw = await server.app.inject({ method: 'POST', url: '/v1/audio/transcriptions', payload: body.payload, headers: { 'content-type': body.contentType } });
+    expect(haw.statusCode, haw.body).toBe(400);
+    expect(errorCode(haw.json())).toBe('INVALID_ARGUMENT');
+    expect(haw.json().error.message).toMatch(/English-only/);
+    expect(haw.body).not.toContain(root.path);
+
     for (const value of ['true', '0']) {
       const translated = await transcribe([audio(clip(2)), ['translate', value], ['response_format', 'text']]);
       expect(translated.statusCode, `translate=${value}: ${translated.body}`).toBe(200);

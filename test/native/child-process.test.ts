@@ -1,8 +1,9 @@
-// spawnPiped: children started with posix_spawn instead of fork(). What they get (arguments,
-// stdin, pipes, signal dispositions), how they end (exit codes, kill), and the reason it exists:
+// spawnPiped: children started with vfork instead of fork(). What they get (arguments,
+// stdin, pipes, signal dispositions), how they end (exit codes, kill, with the server), and the reason it exists:
 // starting one leaves this process's memory out of copy-on-write.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 
 import { describe, expect, it } from 'vitest';
@@ -13,6 +14,15 @@ async function text(stream: Readable): Promise<string> {
   let out = '';
   for await (const chunk of stream) out += String(chunk);
   return out;
+}
+
+/** Whether `pid` names a running process (a zombie waiting for its reaper counts as gone). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 async function run(child: PipedChild): Promise<{ stdout: string; stderr: string; code: number | null; signal: NodeJS.Signals | null }> {
@@ -45,6 +55,28 @@ describe('spawnPiped', () => {
     const SIGPIPE = 13n;
     expect(mask('SigIgn') & (1n << (SIGPIPE - 1n))).toBe(0n);
     expect(mask('SigBlk')).toBe(0n);
+  });
+
+  it('ends the child with the server: a SIGKILLed parent takes its child along', async () => {
+    const helper = join(import.meta.dirname, 'helpers', 'spawn-and-hang.ts');
+    const server = spawn(process.execPath, ['--import', 'tsx', helper], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const pid = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      server.stdout.on('data', (chunk) => {
+        out += String(chunk);
+        if (out.includes('\n')) resolve(Number(out.trim()));
+      });
+      server.once('exit', (code) => reject(new Error(`the helper exited (${code}) before printing a pid`)));
+    });
+    try {
+      expect(running(pid)).toBe(true);
+      server.kill('SIGKILL');
+      const deadline = Date.now() + 3000;
+      while (running(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(running(pid)).toBe(false);
+    } finally {
+      if (running(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('throws SPAWN_FAILED for a program that cannot be started', () => {
