@@ -1,9 +1,9 @@
 /**
  * What starting a child process (ffmpeg, for every non-WAV upload) costs the next transcription in
  * the model's process. child_process forks, which marks the whole process copy-on-write; talk2me
- * starts ffmpeg with the addon's posix_spawn (src/native/child-process.ts), which does not.
+ * starts ffmpeg with the addon's spawnPiped (src/native/child-process.ts: vfork + exec, earlier posix_spawn), which does not.
  * Synthetic tiny.en model, 5 s clip, one state kept; each round transcribes once after nothing,
- * once after a posix_spawn'd `true`, once after a forked `true`, in a rotating order.
+ * once after a `true` started by spawnPiped, once after a forked `true`, in a rotating order.
  *
  *   npx tsx bench/spawn-cost.ts [--rounds 9] [--threads 2]
  *
