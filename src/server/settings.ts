@@ -120,6 +120,21 @@ const trustProxy: Reader<TrustProxy> = (env) => ({
   },
 });
 
+// A host name, an IPv4 address or a bracketed IPv6 address, with an optional port: what a Host header holds.
+const HOST_ENTRY = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+const allowedHosts: Reader<string[]> = (env) => ({
+  shown: 'unset',
+  parse(raw) {
+    if (!given(raw)) return [];
+    const entries = raw.split(',').map((part) => part.trim()).filter((part) => part !== '');
+    if (entries.includes('*')) return ['*'];
+    const bad = entries.find((entry) => !HOST_ENTRY.test(entry));
+    if (bad !== undefined) throw refuse(env, 'comma-separated host names (optionally with :port) or *', bad);
+    return entries;
+  },
+});
+
 const threadsOrShared: Reader<number | null> = (env) => ({
   shown: 'shared',
   parse: (raw) => (given(raw) ? numberIn(1, 256, 1)(env).parse(raw) : null),
@@ -173,6 +188,11 @@ const SERVER: Table<ServerFields> = {
     read: trustProxy,
   },
   webRoot: { env: 'WEB_ROOT', help: 'directory of the browser client served at /', read: text(join('web', 'dist')) },
+  allowedHosts: {
+    env: 'ALLOWED_HOSTS',
+    help: 'Host names requests may use besides localhost (comma-separated, optionally :port); checked when bound to loopback or when set (421 otherwise); * turns the check off',
+    read: allowedHosts,
+  },
 };
 
 const MEMORY: Table<MemorySettings> = {
