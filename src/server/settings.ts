@@ -9,6 +9,7 @@ import type { ServerConfig, TrustProxy } from '../http/config.js';
 import type { MemorySettings } from '../memory/settings.js';
 import { TRIM_POLICIES } from '../model/host.js';
 import { invalidValue, Talk2meError } from '../shared/errors.js';
+import { hasControlCharacter, PATH_WITHOUT_CONTROLS } from '../shared/paths.js';
 
 export class SettingsError extends Talk2meError<'INVALID_SETTING'> {
   constructor(message: string) {
@@ -58,6 +59,18 @@ function numberIn(min: number, max: number, fallback: Value<number>, options: { 
 
 function text(fallback: Value<string>, shown?: string): Reader<string> {
   return () => ({ shown: shown ?? valueOf(fallback), parse: (raw) => (given(raw) ? raw.trim() : valueOf(fallback)) });
+}
+
+/** A file or directory path: text without control characters. */
+function path(fallback: Value<string>, shown?: string): Reader<string> {
+  return (env) => ({
+    shown: shown ?? valueOf(fallback),
+    parse(raw) {
+      if (!given(raw)) return valueOf(fallback);
+      if (hasControlCharacter(raw)) throw new SettingsError(`Expected ${PATH_WITHOUT_CONTROLS} for ${label(env)} but received a value with one`);
+      return raw.trim();
+    },
+  });
 }
 
 /** A secret or other text that is off when empty; kept as given (spaces included). */
@@ -170,8 +183,8 @@ type ServerFields = Omit<ServerConfig, 'memory'>;
 const SERVER: Table<ServerFields> = {
   host: { env: 'HOST', help: 'address to listen on', read: text('127.0.0.1') },
   port: { env: 'PORT', help: 'port to listen on', read: numberIn(0, 65535, 5005) },
-  modelPath: { env: 'WHISPER_MODEL', help: 'whisper.cpp ggml model; the default is downloaded on first run', read: text(DEFAULT_MODEL_PATH) },
-  logFile: { env: 'LOG_FILE', help: 'log file (pino JSON lines), besides stdout', read: text(join('logs', 'talk2me.log')) },
+  modelPath: { env: 'WHISPER_MODEL', help: 'whisper.cpp ggml model; the default is downloaded on first run', read: path(DEFAULT_MODEL_PATH) },
+  logFile: { env: 'LOG_FILE', help: 'log file (pino JSON lines), besides stdout', read: path(join('logs', 'talk2me.log')) },
   logLevel: { env: 'LOG_LEVEL', help: 'trace, debug, info, warn, error', read: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info') },
   whisperThreads: { env: 'WHISPER_THREADS', help: 'threads per transcription; unset: a lone one gets every core, several share them', read: threadsOrShared },
   maxConcurrency: { env: 'MAX_CONCURRENCY', help: 'transcriptions in parallel (whisper states)', read: numberIn(1, 64, () => defaultConcurrency(), { shown: 'min(4, cores)' }) },
@@ -187,7 +200,7 @@ const SERVER: Table<ServerFields> = {
     help: 'behind a reverse proxy: its addresses/CIDRs (comma-separated), a hop count or true; the client address then comes from X-Forwarded-For',
     read: trustProxy,
   },
-  webRoot: { env: 'WEB_ROOT', help: 'directory of the browser client served at /', read: text(join('web', 'dist')) },
+  webRoot: { env: 'WEB_ROOT', help: 'directory of the browser client served at /', read: path(join('web', 'dist')) },
   allowedHosts: {
     env: 'ALLOWED_HOSTS',
     help: 'Host names requests may use besides localhost (comma-separated, optionally :port); checked when bound to loopback or when set (421 otherwise); * turns the check off',
@@ -207,7 +220,7 @@ const MEMORY: Table<MemorySettings> = {
   trimAfterTranscription: { env: 'TRIM_AFTER_TRANSCRIPTION', help: 'free whisper states after a transcription: never, idle, always', read: oneOf(TRIM_POLICIES, 'never') },
   gpuGrowthMb: { env: 'GPU_GROWTH_MB', help: 'GPU growth above the post-load baseline that counts as fragmentation', read: numberIn(1, 1 << 24, 256, { integer: false }) },
   gpuGrowthChecks: { env: 'GPU_GROWTH_CHECKS', help: 'checks in a row of such growth before a reload', read: numberIn(1, 1000, 3) },
-  uploadDir: { env: 'UPLOAD_DIR', help: 'where uploads are staged (owned by talk2me)', read: text(defaultUploadDir, '$TMPDIR/talk2me-uploads') },
+  uploadDir: { env: 'UPLOAD_DIR', help: 'where uploads are staged (owned by talk2me)', read: path(defaultUploadDir, '$TMPDIR/talk2me-uploads') },
   sessionMaxConcurrent: { env: 'SESSION_MAX_CONCURRENT', help: 'concurrent requests per session (429 above)', read: numberIn(1, 1000, 2) },
   sessionMaxTempMb: { env: 'SESSION_MAX_TEMP_MB', help: 'upload bytes in flight per session', read: numberIn(1, 1 << 20, 100, { integer: false }) },
   sessionMax: { env: 'SESSION_MAX', help: 'sessions at once', read: numberIn(1, 1_000_000, 1000) },

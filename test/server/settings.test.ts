@@ -87,4 +87,13 @@ describe('memory settings', () => {
       expect(() => readMemorySettings(env)).toThrow(message);
     }
   });
+
+  it('refuse a path with a control character in every path setting', () => {
+    for (const name of ['WHISPER_MODEL', 'LOG_FILE', 'WEB_ROOT', 'UPLOAD_DIR']) {
+      for (const value of ['models/a\u0000b.bin', 'logs/a\nforged line', '/tmp/\u001b[2Jx']) {
+        expect(() => readServerConfig({ [name]: value }), `${name}=${JSON.stringify(value)}`).toThrow(SettingsError);
+        expect(() => readServerConfig({ [name]: value })).toThrow(new RegExp(`without NUL or other control characters for ${name}`));
+      }
+    }
+  });
 });

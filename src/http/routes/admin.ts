@@ -5,6 +5,7 @@ import type { LadderRun } from '../../memory/cleanup-ladder.js';
 import { HttpError } from '../errors.js';
 import { requireToken } from '../token-guard.js';
 import { invalidValue } from '../../shared/errors.js';
+import { hasControlCharacter, PATH_WITHOUT_CONTROLS } from '../../shared/paths.js';
 
 function asObject(body: unknown): Record<string, unknown> {
   if (body === undefined || body === null || body === '') return {};
@@ -57,6 +58,9 @@ export async function adminRoutes(app: FastifyInstance, options: { token: string
     const path = body.path;
     if (path !== undefined && (typeof path !== 'string' || path.length === 0)) {
       throw new HttpError(400, 'INVALID_PARAMETER', invalidValue('path', 'a non-empty string', path));
+    }
+    if (typeof path === 'string' && hasControlCharacter(path)) {
+      throw new HttpError(400, 'INVALID_PARAMETER', `Expected ${PATH_WITHOUT_CONTROLS} for path but received a string with one`);
     }
     const { model } = app.services;
     if (model.state !== 'ready') await model.acquire();
