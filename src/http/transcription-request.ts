@@ -1,7 +1,11 @@
 // One transcription request from upload to result, shared by /transcribe and the OpenAI routes:
-// session limits, the upload into a tracked temp file, admission (bounded queue), decoding,
-// whisper, metrics; the temp file is removed and the session's allowances returned however it ends.
+// session and address limits, the upload into a tracked temp file, admission (bounded queue),
+// decoding, whisper, metrics; the temp file is removed and the allowances returned however it ends.
 // A client that goes away aborts its work; REQUEST_TIMEOUT_S cuts it off with 504.
+//
+// A request makes no session until it has passed its checks (content type, upload, form fields):
+// until then it is counted on a provisional record, so requests refused on their content cannot
+// fill the session table. The per-address limits hold whatever session ids a client invents.
 import { performance } from 'node:perf_hooks';
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -12,7 +16,8 @@ import type { TranscribeOptions, Transcription } from '../native/index.js';
 import { HttpError } from './errors.js';
 import type { FormFields } from './form-fields.js';
 import { sessionIdOf } from './session.js';
-import { receiveUpload } from './upload.js';
+import { stagingProblem } from './staging.js';
+import { assertMultipart, receiveUpload } from './upload.js';
 
 export interface TranscriptionRoute<P> {
   /** Metrics label. */
@@ -56,7 +61,7 @@ export async function runTranscription<P>(
     metrics.requestsRejected.inc({ code: (err as { code?: string }).code ?? 'INTERNAL_ERROR' });
     return err;
   };
-  // Session limits refuse before anything is received: their refusals are counted too.
+  // Limits and cheap checks refuse before anything is received: their refusals are counted too.
   const admit = <T>(take: () => T): T => {
     try {
       return take();
@@ -65,19 +70,32 @@ export async function runTranscription<P>(
     }
   };
   const sessionId = sessionIdOf(request, reply);
-  admit(() => services.sessions.touch(sessionId));
-  using lease = admit(() => services.sessions.beginRequest(sessionId));
-  using reservation = admit(() => services.sessions.reserveTempBytes(sessionId, 0));
+  // request.ip: the socket's peer, or what X-Forwarded-For says where TRUST_PROXY trusts the proxy.
+  const address = request.ip;
+  admit(() => services.sessions.peek(sessionId)); // a malformed id is refused here
+  admit(() => assertMultipart(request, route.fileFields));
+  const problem = await stagingProblem(services);
+  if (problem) throw rejected(problem);
+  using lease = admit(() => services.sessions.beginRequest(sessionId, { address, create: false }));
+  using reservation = admit(() => services.sessions.reserveTempBytes(sessionId, 0, { address }));
   await using ctx = services.memory.audioProcessing({ owner: sessionTag(sessionId) });
   void lease;
 
   const timeout = AbortSignal.timeout(config.requestTimeoutS * 1000);
   const signal = AbortSignal.any([clientGone(reply), timeout]);
   try {
-    const upload = await receiveUpload(request, { fileFields: route.fileFields, maxBytes: config.maxUploadMb * 1024 * 1024, ctx, reservation });
+    const upload = await receiveUpload(request, {
+      fileFields: route.fileFields,
+      maxBytes: config.maxUploadMb * 1024 * 1024,
+      stallTimeoutMs: config.memory.uploadStallTimeoutS * 1000,
+      ctx,
+      reservation,
+    });
     // The registry tracks the path from before the file existed; its size feeds stats and metrics.
     if (services.files.has(upload.path)) services.files.setSize(upload.path, upload.bytes);
     const { params, options } = route.parse(upload.fields);
+    // Valid: the session is kept now (or, when every session is busy, the request goes on without).
+    services.sessions.keep(sessionId, { address });
     const transcription = await services.queue.run(async ({ threads }) => {
       const audio = await decodeAudioFile(upload.path, { signal, maxDurationS: config.maxAudioS }).catch((err: unknown) => {
         throw withoutServerPath(err, upload.path);

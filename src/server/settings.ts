@@ -177,6 +177,11 @@ export function defaultUploadDir(): string {
   return join(tmpdir(), 'talk2me-uploads');
 }
 
+// A default that follows another setting, filled in by readMemorySettings once both are read.
+const DERIVED = 0;
+// How many sessions' worth one client address may use: a few tabs or API workers, not an unbounded number.
+const ADDRESS_SHARE = 4;
+
 type Table<T> = { [K in keyof T]: { env: string; help: string; read: Reader<T[K]> } };
 type ServerFields = Omit<ServerConfig, 'memory'>;
 
@@ -225,6 +230,20 @@ const MEMORY: Table<MemorySettings> = {
   sessionMaxTempMb: { env: 'SESSION_MAX_TEMP_MB', help: 'upload bytes in flight per session', read: numberIn(1, 1 << 20, 100, { integer: false }) },
   sessionMax: { env: 'SESSION_MAX', help: 'sessions at once', read: numberIn(1, 1_000_000, 1000) },
   sessionIdleTimeoutS: { env: 'SESSION_IDLE_TIMEOUT_S', help: 'a session idle this long is released', read: numberIn(1, 30 * 86_400, 1800, { integer: false }) },
+  sessionMaxPerAddress: { env: 'SESSION_MAX_PER_ADDRESS', help: 'sessions per client address; a new one replaces its least recently used idle one', read: numberIn(1, 1_000_000, 16) },
+  addressMaxConcurrent: {
+    env: 'ADDRESS_MAX_CONCURRENT',
+    help: 'concurrent requests per client address, whatever sessions they name (429 above)',
+    read: numberIn(1, 100_000, DERIVED, { shown: `${ADDRESS_SHARE} × SESSION_MAX_CONCURRENT` }),
+  },
+  addressMaxTempMb: {
+    env: 'ADDRESS_MAX_TEMP_MB',
+    help: 'upload bytes in flight per client address, whatever sessions they name',
+    read: numberIn(1, 1 << 24, DERIVED, { integer: false, shown: `${ADDRESS_SHARE} × SESSION_MAX_TEMP_MB` }),
+  },
+  uploadMaxStagedMb: { env: 'UPLOAD_MAX_STAGED_MB', help: 'upload bytes staged in UPLOAD_DIR by all requests together (507 above)', read: numberIn(1, 1 << 24, 1024, { integer: false }) },
+  uploadMinFreeMb: { env: 'UPLOAD_MIN_FREE_MB', help: 'free space to keep on the file system of UPLOAD_DIR; below it uploads are refused (507)', read: numberIn(0, 1 << 30, 256, { integer: false }) },
+  uploadStallTimeoutS: { env: 'UPLOAD_STALL_TIMEOUT_S', help: 'an upload that sends nothing for this long is cut off (408)', read: numberIn(1, 3600, 30, { integer: false }) },
   debugMemory: { env: 'DEBUG_MEMORY', help: 'log every memory check', read: flag(false) },
 };
 
@@ -246,6 +265,8 @@ function readTable<T>(table: ReadonlyArray<SettingSpec & { key: keyof T }>, env:
 /** The memory manager's settings from the environment; a bad value is a SettingsError naming it. */
 export function readMemorySettings(env: NodeJS.ProcessEnv = process.env): MemorySettings {
   const settings = readTable<MemorySettings>(MEMORY_SETTINGS, env);
+  if (settings.addressMaxConcurrent === DERIVED) settings.addressMaxConcurrent = ADDRESS_SHARE * settings.sessionMaxConcurrent;
+  if (settings.addressMaxTempMb === DERIVED) settings.addressMaxTempMb = ADDRESS_SHARE * settings.sessionMaxTempMb;
   if (settings.tempFileMaxAgeAggressiveS > settings.tempFileMaxAgeS) {
     throw new SettingsError(
       `Expected TEMP_FILE_MAX_AGE_AGGRESSIVE_S (${settings.tempFileMaxAgeAggressiveS}) to be at most TEMP_FILE_MAX_AGE_S (${settings.tempFileMaxAgeS})`,

@@ -14,7 +14,11 @@ import { SECURITY_HEADERS } from '../security-headers.js';
 function sendMapped(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const mapped = mapError(err);
   if (mapped.internal) request.log.error({ err }, 'Request failed');
-  else request.log.info({ code: mapped.body.error.code, statusCode: mapped.statusCode }, mapped.body.error.message);
+  else {
+    // A 503 or 507 tells the client little on purpose (no server paths): the operator reads why here.
+    const cause = mapped.statusCode >= 500 && err instanceof Error ? err.cause : undefined;
+    request.log.info({ code: mapped.body.error.code, statusCode: mapped.statusCode, ...(cause !== undefined && { err: cause }) }, mapped.body.error.message);
+  }
   if (reply.sent || reply.raw.destroyed) return;
   void reply.code(mapped.statusCode).headers(mapped.headers).send(mapped.body);
 }

@@ -6,7 +6,7 @@ export interface RawAnswer {
   status: number;
   headers: Record<string, string>;
   body: string;
-  /** Whether the server closed the connection after answering. */
+  /** Whether the server had closed the connection when the answer was read. */
   closed: boolean;
 }
 
@@ -37,7 +37,15 @@ export async function rawRequest(url: string, request: string | Buffer, waitMs =
   return readAnswer(socket, waitMs, () => socket.write(request));
 }
 
-/** Reads from `socket` until the server closes it or `waitMs` passes, after running `start`. */
+/** Whether `text` holds a whole response with a Content-Length, so there is nothing left to wait for. */
+function complete(text: string): boolean {
+  const end = text.indexOf('\r\n\r\n');
+  if (end < 0) return false;
+  const length = /\r\ncontent-length:\s*(\d+)/i.exec(text.slice(0, end))?.[1];
+  return length !== undefined && Buffer.byteLength(text.slice(end + 4), 'latin1') >= Number(length);
+}
+
+/** Reads from `socket` until a whole response arrived, the server closes it or `waitMs` passes, after running `start`. */
 export function readAnswer(socket: Socket, waitMs: number, start: () => void = () => undefined): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     let text = '';
@@ -59,6 +67,7 @@ export function readAnswer(socket: Socket, waitMs: number, start: () => void = (
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => {
       text += chunk;
+      if (complete(text)) finish(socket.readableEnded);
     });
     socket.on('error', () => undefined);
     socket.on('close', () => finish(true));
