@@ -149,7 +149,10 @@ export class TempFileRegistry implements AsyncDisposable {
     const uid = process.getuid?.();
     try {
       const info = await lstat(this.dir);
-      if (info.isDirectory() && (uid === undefined || info.uid === uid) && (info.mode & 0o077) === 0) return;
+      if (!info.isDirectory()) {
+        throw new TempFileError('TEMP_DIR_UNSAFE', `Expected a directory for the temp file dir but ${this.dir} is ${info.isSymbolicLink() ? 'a symlink' : 'not a directory'}`);
+      }
+      if ((uid === undefined || info.uid === uid) && (info.mode & 0o077) === 0) return;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== ENOENT) throw err;
       this.#logger.warn({ dir: this.dir }, 'the temp file dir vanished; recreating it');
