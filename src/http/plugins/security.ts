@@ -23,7 +23,7 @@ export const securityPlugin = fp(
     app.addHook('preClose', async () => {
       closing = true;
     });
-    app.addHook('onRequest', async (request, reply) => {
+    app.addHook('onRequest', async (request) => {
       if (closing) {
         throw new HttpError(503, 'SHUTTING_DOWN', 'The server is shutting down', { 'retry-after': '5', connection: 'close' });
       }
