@@ -4,9 +4,11 @@
 // names of this machine (DNS rebinding); the page's Content-Security-Policy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { clip } from './helpers/audio.js';
 import { send } from './helpers/client.js';
-import { errorCode, listen, makeRoot, type HttpInstance, type Root } from './helpers/harness.js';
-import { rawRequest } from './helpers/raw.js';
+import { errorCode, listen, makeRoot, waitFor, type HttpInstance, type Root } from './helpers/harness.js';
+import { form } from './helpers/multipart.js';
+import { openSocket, parseAnswer, rawRequest } from './helpers/raw.js';
 
 let root: Root;
 let server: HttpInstance;
@@ -120,5 +122,35 @@ describe('the page', () => {
     } finally {
       await page.close();
     }
+  });
+});
+
+describe('while shutting down', () => {
+  it('answers a request that arrives on a busy connection with 503 SHUTTING_DOWN in the API shape', async () => {
+    const closing = await listen(root, 'wire-closing');
+    const host = new URL(closing.url).host;
+    const body = await form([['audio', { data: clip(10), filename: 'a.wav', type: 'audio/wav' }]]);
+    const socket = await openSocket(closing.url);
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    // Pipelined: Node reads the second request only once the first is answered, by then the server is closing.
+    socket.write(`POST /transcribe HTTP/1.1\r\nHost: ${host}\r\nContent-Type: ${body.contentType}\r\nContent-Length: ${body.payload.length}\r\n\r\n`);
+    socket.write(body.payload);
+    socket.write(`GET /health HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    await waitFor(() => closing.services.sessions.stats().inflight === 1, 'the transcription to start');
+    const shutdown = closing.close();
+    await ended;
+    await shutdown;
+    const second = text.indexOf('HTTP/1.1 ', 1);
+    expect(parseAnswer(text.slice(0, second), false).status).toBe(200);
+    const answer = parseAnswer(text.slice(second), true);
+    expect(answer.status).toBe(503);
+    expect(errorCode(JSON.parse(answer.body))).toBe('SHUTTING_DOWN');
+    expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
+    expectCommonHeaders(answer.headers);
   });
 });
