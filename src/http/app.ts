@@ -9,8 +9,9 @@ import fastifyStatic from '@fastify/static';
 import underPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 
-import { errorsPlugin } from './plugins/errors.js';
+import { clientErrorHandler, errorsPlugin, frameworkErrorHandler } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
+import { securityPlugin } from './plugins/security.js';
 import { servicesPlugin } from './plugins/services.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes, type ReadinessState } from './routes/health.js';
@@ -20,6 +21,7 @@ import { openaiRoutes } from './routes/openai.js';
 import { transcribeRoutes } from './routes/transcribe.js';
 import { whisperServerRoutes } from './routes/whisper-server.js';
 import type { TrustProxy } from './config.js';
+import { requestIdOf } from './request-id.js';
 import type { Services } from './services.js';
 
 export interface AppOptions {
@@ -47,10 +49,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024, // JSON bodies (admin); uploads are multipart and have their own limit
     requestTimeout: (config.requestTimeoutS + 30) * 1000,
     trustProxy: trustProxyOption(config.trustProxy),
+    genReqId: requestIdOf,
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
+    // The security plugin answers requests that arrive while closing, in the API's error shape.
+    return503OnClosing: false,
   });
   const readiness = options.readiness ?? { shuttingDown: false };
 
   await app.register(errorsPlugin);
+  await app.register(securityPlugin, { boundHost: config.host, allowedHosts: config.allowedHosts });
   await app.register(servicesPlugin, { services, closeOnExit: options.closeServices !== false });
   await app.register(metricsPlugin);
 

@@ -32,6 +32,8 @@ export interface ServerConfig {
   adminToken: string | null;
   metricsToken: string | null;
   webRoot: string;
+  /** Host names (optionally with a port) answered besides loopback ones when bound to loopback; ["*"]: any. */
+  allowedHosts: string[];
   /** Fastify's trustProxy: whom to believe about the client's address (X-Forwarded-For). */
   trustProxy: TrustProxy;
   memory: MemorySettings;

@@ -47,16 +47,28 @@ const STATUS_BY_CODE: Record<string, number> = {
   SESSION_CLOSED: 409,
   SESSION_CONCURRENCY_LIMIT: 429,
   SESSION_TEMP_BYTES_LIMIT: 429,
-  SESSION_COUNT_LIMIT: 429,
+  // Every session busy: the service is full, not this client over a limit.
+  SESSION_COUNT_LIMIT: 503,
+  ADDRESS_CONCURRENCY_LIMIT: 429,
+  ADDRESS_TEMP_BYTES_LIMIT: 429,
+  STAGED_BYTES_LIMIT: 507,
 };
+
+/** Retry-After for refusals that wait on disk space: uploads must finish or be swept first. */
+export const STORAGE_RETRY_AFTER_S = 30;
+
+// Statuses of the 5xx range that describe the service's state, not a fault: their message is shown.
+const NOT_A_FAULT = new Set([503, 507]);
+
+// Waiting cannot help an upload that alone exceeds what a session or an address may hold.
+const BYTE_LIMITS = new Set(['SESSION_TEMP_BYTES_LIMIT', 'ADDRESS_TEMP_BYTES_LIMIT']);
 
 function body(code: string, message: string): ErrorBody {
   return { error: { code, message } };
 }
 
 function statusOf(err: Talk2meError): number {
-  // Waiting cannot help an upload that alone exceeds what a session may hold.
-  if (err instanceof SessionLimitError && err.code === 'SESSION_TEMP_BYTES_LIMIT' && err.requestedBytes !== undefined && err.limit !== undefined && err.requestedBytes > err.limit) {
+  if (err instanceof SessionLimitError && BYTE_LIMITS.has(err.code) && err.requestedBytes !== undefined && err.limit !== undefined && err.requestedBytes > err.limit) {
     return 413;
   }
   return STATUS_BY_CODE[err.code] ?? 500;
@@ -64,20 +76,24 @@ function statusOf(err: Talk2meError): number {
 
 function retryHeaders(err: Talk2meError, statusCode: number): Record<string, string> {
   if (err instanceof SessionLimitError && err.retryAfterS !== undefined) return { 'retry-after': String(err.retryAfterS) };
-  return statusCode === 503 ? { 'retry-after': '5' } : {};
+  return NOT_A_FAULT.has(statusCode) ? { 'retry-after': '5' } : {};
 }
 
 export function mapError(err: unknown): MappedError {
   if (err instanceof HttpError) {
-    return { statusCode: err.statusCode, body: body(err.code, err.message), headers: err.headers, internal: err.statusCode >= 500 && err.statusCode !== 503 };
+    return { statusCode: err.statusCode, body: body(err.code, err.message), headers: err.headers, internal: err.statusCode >= 500 && !NOT_A_FAULT.has(err.statusCode) };
   }
   if (err instanceof Talk2meError) {
     const statusCode = statusOf(err);
-    if (statusCode >= 500 && statusCode !== 503) return { statusCode, body: body('INTERNAL_ERROR', 'Internal server error'), headers: {}, internal: true };
+    if (statusCode >= 500 && !NOT_A_FAULT.has(statusCode)) return { statusCode, body: body('INTERNAL_ERROR', 'Internal server error'), headers: {}, internal: true };
     return { statusCode, body: body(err.code, err.message), headers: retryHeaders(err, statusCode), internal: false };
   }
   // Fastify's own client errors (bad JSON, unsupported content type, body too large...).
   const e = err as { statusCode?: number; code?: string; message?: string };
+  // The file system refused a write for want of space or quota: the service's state, not a fault.
+  if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') {
+    return { statusCode: 507, body: body('INSUFFICIENT_STORAGE', 'The server is short of disk space for uploads; retry later'), headers: { 'retry-after': String(STORAGE_RETRY_AFTER_S) }, internal: false };
+  }
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return { statusCode: e.statusCode, body: body(e.code ?? 'BAD_REQUEST', e.message ?? 'Bad request'), headers: {}, internal: false };
   }

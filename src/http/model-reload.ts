@@ -3,6 +3,7 @@
 // fault here, and the current one keeps serving.
 import type { FastifyInstance } from 'fastify';
 
+import { hasControlCharacter, PATH_WITHOUT_CONTROLS } from '../shared/paths.js';
 import { HttpError } from './errors.js';
 
 export interface ReloadAnswer {
@@ -14,6 +15,10 @@ export interface ReloadAnswer {
 }
 
 export async function reloadModel(app: FastifyInstance, path: string | undefined, reason: string): Promise<ReloadAnswer> {
+  // A NUL would cut the path short in the C code below; other controls would forge log lines.
+  if (path !== undefined && hasControlCharacter(path)) {
+    throw new HttpError(400, 'INVALID_PARAMETER', `Expected ${PATH_WITHOUT_CONTROLS} for the model path but received a string with one`);
+  }
   const { model } = app.services;
   if (model.state !== 'ready') await model.acquire();
   let report;

@@ -1,8 +1,12 @@
 // One transcription request from upload to result, shared by /transcribe and the OpenAI routes:
-// session limits, the upload into a tracked temp file, decoding (its own bounded queue and time
-// limit), admission (bounded queue), whisper, metrics; the temp file is removed and the session's allowances returned however it ends.
-// A client that goes away aborts its work; REQUEST_TIMEOUT_S, plus REQUEST_TIMEOUT_PER_AUDIO_S for
-// each second of the decoded audio, cuts it off with 504.
+// session and address limits, the upload into a tracked temp file, decoding (its own bounded queue
+// and time limit), admission (bounded queue), whisper, metrics; the temp file is removed and the
+// allowances returned however it ends. A client that goes away aborts its work; REQUEST_TIMEOUT_S,
+// plus REQUEST_TIMEOUT_PER_AUDIO_S for each second of the decoded audio, cuts it off with 504.
+//
+// A request makes no session until it has passed its checks (content type, upload, form fields):
+// until then it is counted on a provisional record, so requests refused on their content cannot
+// fill the session table. The per-address limits hold whatever session ids a client invents.
 import { performance } from 'node:perf_hooks';
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -13,7 +17,8 @@ import type { TranscribeOptions, Transcription } from '../native/index.js';
 import { HttpError } from './errors.js';
 import type { FormFields } from './form-fields.js';
 import { sessionIdOf } from './session.js';
-import { receiveUpload } from './upload.js';
+import { stagingProblem } from './staging.js';
+import { assertMultipart, receiveUpload } from './upload.js';
 
 export interface TranscriptionRoute<P> {
   /** Metrics label. */
@@ -102,7 +107,7 @@ export async function runTranscription<P>(
     metrics.requestsRejected.inc({ code: (err as { code?: string }).code ?? 'INTERNAL_ERROR' });
     return err;
   };
-  // Session limits refuse before anything is received: their refusals are counted too.
+  // Limits and cheap checks refuse before anything is received: their refusals are counted too.
   const admit = <T>(take: () => T): T => {
     try {
       return take();
@@ -111,9 +116,14 @@ export async function runTranscription<P>(
     }
   };
   const sessionId = sessionIdOf(request, reply);
-  admit(() => services.sessions.touch(sessionId));
-  using lease = admit(() => services.sessions.beginRequest(sessionId));
-  using reservation = admit(() => services.sessions.reserveTempBytes(sessionId, 0));
+  // request.ip: the socket's peer, or what X-Forwarded-For says where TRUST_PROXY trusts the proxy.
+  const address = request.ip;
+  admit(() => services.sessions.peek(sessionId)); // a malformed id is refused here
+  admit(() => assertMultipart(request, route.fileFields));
+  const problem = await stagingProblem(services);
+  if (problem) throw rejected(problem);
+  using lease = admit(() => services.sessions.beginRequest(sessionId, { address, create: false }));
+  using reservation = admit(() => services.sessions.reserveTempBytes(sessionId, 0, { address }));
   await using ctx = services.memory.audioProcessing({ owner: sessionTag(sessionId) });
   void lease;
 
@@ -121,10 +131,18 @@ export async function runTranscription<P>(
   const timeout = deadline.signal;
   const signal = AbortSignal.any([clientGone(reply), timeout]);
   try {
-    const upload = await receiveUpload(request, { fileFields: route.fileFields, maxBytes: config.maxUploadMb * 1024 * 1024, ctx, reservation });
+    const upload = await receiveUpload(request, {
+      fileFields: route.fileFields,
+      maxBytes: config.maxUploadMb * 1024 * 1024,
+      stallTimeoutMs: config.memory.uploadStallTimeoutS * 1000,
+      ctx,
+      reservation,
+    });
     // The registry tracks the path from before the file existed; its size feeds stats and metrics.
     if (services.files.has(upload.path)) services.files.setSize(upload.path, upload.bytes);
     const { params, options } = route.parse(upload.fields);
+    // Valid: the session is kept now (or, when every session is busy, the request goes on without).
+    services.sessions.keep(sessionId, { address });
     // Decoding has its own slots and time limit, so a slow or hostile upload holds no transcription
     // slot; the decoded audio then waits for one like any other.
     const audio = await services.decoding

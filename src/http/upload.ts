@@ -1,6 +1,7 @@
 // Receives a multipart upload: exactly one file, streamed into a tracked temp file (never held in
 // memory, never named after the client's filename), counted against the size limit and the
-// session's temp-byte allowance as it arrives; the other fields come back as strings.
+// session's temp-byte allowance as it arrives; the other fields come back as strings. A body that
+// stops arriving is cut off after its own timeout, so a stalled client holds no staged bytes for long.
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -24,6 +25,8 @@ export interface UploadOptions {
   /** Accepted names of the file field, e.g. ['audio'] or ['file']. */
   fileFields: readonly string[];
   maxBytes: number;
+  /** An upload that sends nothing for this long is cut off with 408. */
+  stallTimeoutMs: number;
   ctx: AudioProcessingContext;
   reservation: TempReservation;
 }
@@ -65,14 +68,50 @@ function clientWentAway(request: FastifyRequest): boolean {
 
 const extensionOf = (filename: string): string | undefined => /\.([A-Za-z0-9]{1,8})$/.exec(filename)?.[1]?.toLowerCase();
 
-export async function receiveUpload(request: FastifyRequest, options: UploadOptions): Promise<Upload> {
+/** Throws 415 unless the request is a multipart form: checked before anything is counted or staged. */
+export function assertMultipart(request: FastifyRequest, fileFields: readonly string[]): void {
   if (!request.isMultipart()) {
-    throw new HttpError(415, 'UNSUPPORTED_CONTENT_TYPE', `Expected multipart/form-data with a file field "${options.fileFields[0]}"`);
+    throw new HttpError(415, 'UNSUPPORTED_CONTENT_TYPE', `Expected multipart/form-data with a file field "${fileFields[0]}"`);
   }
+}
+
+/**
+ * Fails the form with 408 when the body sends nothing for `ms`. @fastify/multipart ends the form
+ * with whatever error the request emits, which also ends the file part being written; the reply
+ * then closes the connection, as the rest of the body will not be read.
+ */
+function watchForStall(request: FastifyRequest, ms: number): { stalled(): HttpError | undefined; stop(): void } {
+  const raw = request.raw;
+  let error: HttpError | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const stop = (): void => {
+    clearTimeout(timer);
+    raw.off('data', arm);
+    raw.off('end', stop);
+  };
+  function arm(): void {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stop();
+      error = new HttpError(408, 'UPLOAD_STALLED', `The upload sent nothing for ${ms / 1000} s`, { connection: 'close' });
+      raw.emit('error', error);
+    }, ms);
+  }
+  // Added once multipart has piped the request: a 'data' listener added before would start the flow early.
+  raw.on('data', arm);
+  raw.once('end', stop);
+  if (!raw.complete) arm();
+  return { stalled: () => error, stop };
+}
+
+export async function receiveUpload(request: FastifyRequest, options: UploadOptions): Promise<Upload> {
+  assertMultipart(request, options.fileFields);
   const fields = new Map<string, string[]>();
   let upload: Omit<Upload, 'fields'> | undefined;
+  const parts = request.parts();
+  const stall = watchForStall(request, options.stallTimeoutMs);
   try {
-    for await (const part of request.parts()) {
+    for await (const part of parts) {
       if (part.type === 'field') {
         const list = fields.get(part.fieldname) ?? [];
         list.push(typeof part.value === 'string' ? part.value : String(part.value));
@@ -102,6 +141,8 @@ export async function receiveUpload(request: FastifyRequest, options: UploadOpti
       upload = { path, bytes: limit.bytes, filename: part.filename ?? '', mimetype: part.mimetype };
     }
   } catch (err) {
+    const stalled = stall.stalled();
+    if (stalled) throw stalled;
     // A client that hangs up mid-upload surfaces as a reset or a cut-off multipart body: not a
     // fault of ours nor a malformed request, and nobody is left to answer.
     if (clientWentAway(request)) throw new HttpError(499, 'CLIENT_CLOSED', 'The client went away during the upload', {}, { cause: err });
@@ -117,6 +158,8 @@ export async function receiveUpload(request: FastifyRequest, options: UploadOpti
       throw new HttpError(400, 'MALFORMED_MULTIPART', `The multipart body is malformed: ${err.message}`);
     }
     throw err;
+  } finally {
+    stall.stop();
   }
   if (!upload) throw new HttpError(400, 'MISSING_FILE', `Expected an audio file in the field "${options.fileFields[0]}"`);
   if (upload.bytes === 0) throw new HttpError(400, 'EMPTY_FILE', 'The uploaded file is empty');

@@ -24,4 +24,16 @@ export interface MemorySettings {
   sessionMaxTempMb: number;
   sessionMax: number;
   sessionIdleTimeoutS: number;
+  /** Sessions one client address may hold. */
+  sessionMaxPerAddress: number;
+  /** Requests one client address may run at once, whatever sessions they name. */
+  addressMaxConcurrent: number;
+  /** Upload bytes one client address may have in flight, whatever sessions they name. */
+  addressMaxTempMb: number;
+  /** Upload bytes all requests together may have staged in UPLOAD_DIR. */
+  uploadMaxStagedMb: number;
+  /** Free space UPLOAD_DIR's file system must keep: below it uploads are refused (507). */
+  uploadMinFreeMb: number;
+  /** An upload that sends nothing for this long is cut off (408). */
+  uploadStallTimeoutS: number;
 }

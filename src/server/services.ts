@@ -20,9 +20,13 @@ export async function createServices(config: ServerConfig, logger: Logger, overr
   const files = await TempFileRegistry.open({ dir: m.uploadDir, logger });
   const sessions = new SessionManager({
     maxConcurrentPerSession: m.sessionMaxConcurrent,
-    maxTempBytesPerSession: m.sessionMaxTempMb * 1024 * 1024,
+    maxTempBytesPerSession: Math.round(m.sessionMaxTempMb * 1024 * 1024),
     maxSessions: m.sessionMax,
     idleTimeoutMs: m.sessionIdleTimeoutS * 1000,
+    maxSessionsPerAddress: m.sessionMaxPerAddress,
+    maxConcurrentPerAddress: m.addressMaxConcurrent,
+    maxTempBytesPerAddress: Math.round(m.addressMaxTempMb * 1024 * 1024),
+    maxTempBytesTotal: Math.round(m.uploadMaxStagedMb * 1024 * 1024),
     logger,
   });
   const model = new ModelHost({

@@ -9,6 +9,7 @@ import type { ServerConfig, TrustProxy } from '../http/config.js';
 import type { MemorySettings } from '../memory/settings.js';
 import { TRIM_POLICIES } from '../model/host.js';
 import { invalidValue, Talk2meError } from '../shared/errors.js';
+import { hasControlCharacter, PATH_WITHOUT_CONTROLS } from '../shared/paths.js';
 
 export class SettingsError extends Talk2meError<'INVALID_SETTING'> {
   constructor(message: string) {
@@ -58,6 +59,18 @@ function numberIn(min: number, max: number, fallback: Value<number>, options: { 
 
 function text(fallback: Value<string>, shown?: string): Reader<string> {
   return () => ({ shown: shown ?? valueOf(fallback), parse: (raw) => (given(raw) ? raw.trim() : valueOf(fallback)) });
+}
+
+/** A file or directory path: text without control characters. */
+function path(fallback: Value<string>, shown?: string): Reader<string> {
+  return (env) => ({
+    shown: shown ?? valueOf(fallback),
+    parse(raw) {
+      if (!given(raw)) return valueOf(fallback);
+      if (hasControlCharacter(raw)) throw new SettingsError(`Expected ${PATH_WITHOUT_CONTROLS} for ${label(env)} but received a value with one`);
+      return raw.trim();
+    },
+  });
 }
 
 /** A secret or other text that is off when empty; kept as given (spaces included). */
@@ -120,11 +133,23 @@ const trustProxy: Reader<TrustProxy> = (env) => ({
   },
 });
 
-const logFile: Reader<string | null> = () => ({
-  shown: join('logs', 'talk2me.log'),
+const logFile: Reader<string | null> = (env) => {
+  const file = path(join('logs', 'talk2me.log'))(env);
+  return { shown: file.shown, parse: (raw) => (given(raw) && ['off', 'none', 'false'].includes(raw.trim().toLowerCase()) ? null : file.parse(raw)) };
+};
+
+// A host name, an IPv4 address or a bracketed IPv6 address, with an optional port: what a Host header holds.
+const HOST_ENTRY = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+const allowedHosts: Reader<string[]> = (env) => ({
+  shown: 'unset',
   parse(raw) {
-    if (!given(raw)) return join('logs', 'talk2me.log');
-    return ['off', 'none', 'false'].includes(raw.trim().toLowerCase()) ? null : raw.trim();
+    if (!given(raw)) return [];
+    const entries = raw.split(',').map((part) => part.trim()).filter((part) => part !== '');
+    if (entries.includes('*')) return ['*'];
+    const bad = entries.find((entry) => !HOST_ENTRY.test(entry));
+    if (bad !== undefined) throw refuse(env, 'comma-separated host names (optionally with :port) or *', bad);
+    return entries;
   },
 });
 
@@ -165,13 +190,18 @@ export function defaultUploadDir(): string {
   return join(tmpdir(), 'talk2me-uploads');
 }
 
+// A default that follows another setting, filled in by readMemorySettings once both are read.
+const DERIVED = 0;
+// How many sessions' worth one client address may use: a few tabs or API workers, not an unbounded number.
+const ADDRESS_SHARE = 4;
+
 type Table<T> = { [K in keyof T]: { env: string; help: string; read: Reader<T[K]> } };
 type ServerFields = Omit<ServerConfig, 'memory'>;
 
 const SERVER: Table<ServerFields> = {
   host: { env: 'HOST', help: 'address to listen on', read: text('127.0.0.1') },
   port: { env: 'PORT', help: 'port to listen on', read: numberIn(0, 65535, 5005) },
-  modelPath: { env: 'WHISPER_MODEL', help: 'whisper.cpp ggml model; the default is downloaded on first run', read: text(DEFAULT_MODEL_PATH) },
+  modelPath: { env: 'WHISPER_MODEL', help: 'whisper.cpp ggml model; the default is downloaded on first run', read: path(DEFAULT_MODEL_PATH) },
   logFile: { env: 'LOG_FILE', help: 'log file (pino JSON lines), besides stdout; off: stdout only', read: logFile },
   logFileMaxMb: { env: 'LOG_FILE_MAX_MB', help: 'the log file is rotated at this size', read: numberIn(1, 1 << 20, 50) },
   logFileKeep: { env: 'LOG_FILE_KEEP', help: 'rotated log files kept (LOG_FILE.1 is the newest)', read: numberIn(0, 1000, 5) },
@@ -202,7 +232,12 @@ const SERVER: Table<ServerFields> = {
     help: 'behind a reverse proxy: its addresses/CIDRs (comma-separated), a hop count or true; the client address then comes from X-Forwarded-For',
     read: trustProxy,
   },
-  webRoot: { env: 'WEB_ROOT', help: 'directory of the browser client served at /', read: text(join('web', 'dist')) },
+  webRoot: { env: 'WEB_ROOT', help: 'directory of the browser client served at /', read: path(join('web', 'dist')) },
+  allowedHosts: {
+    env: 'ALLOWED_HOSTS',
+    help: 'Host names requests may use besides localhost (comma-separated, optionally :port); checked when bound to loopback or when set (421 otherwise); * turns the check off',
+    read: allowedHosts,
+  },
 };
 
 const MEMORY: Table<MemorySettings> = {
@@ -217,11 +252,25 @@ const MEMORY: Table<MemorySettings> = {
   trimAfterTranscription: { env: 'TRIM_AFTER_TRANSCRIPTION', help: 'free whisper states after a transcription: never, idle, always', read: oneOf(TRIM_POLICIES, 'never') },
   gpuGrowthMb: { env: 'GPU_GROWTH_MB', help: 'GPU growth above the post-load baseline that counts as fragmentation', read: numberIn(1, 1 << 24, 256, { integer: false }) },
   gpuGrowthChecks: { env: 'GPU_GROWTH_CHECKS', help: 'checks in a row of such growth before a reload', read: numberIn(1, 1000, 3) },
-  uploadDir: { env: 'UPLOAD_DIR', help: 'where uploads are staged (owned by talk2me)', read: text(defaultUploadDir, '$TMPDIR/talk2me-uploads') },
+  uploadDir: { env: 'UPLOAD_DIR', help: 'where uploads are staged (owned by talk2me)', read: path(defaultUploadDir, '$TMPDIR/talk2me-uploads') },
   sessionMaxConcurrent: { env: 'SESSION_MAX_CONCURRENT', help: 'concurrent requests per session (429 above)', read: numberIn(1, 1000, 2) },
   sessionMaxTempMb: { env: 'SESSION_MAX_TEMP_MB', help: 'upload bytes in flight per session', read: numberIn(1, 1 << 20, 100, { integer: false }) },
   sessionMax: { env: 'SESSION_MAX', help: 'sessions at once', read: numberIn(1, 1_000_000, 1000) },
   sessionIdleTimeoutS: { env: 'SESSION_IDLE_TIMEOUT_S', help: 'a session idle this long is released', read: numberIn(1, 30 * 86_400, 1800, { integer: false }) },
+  sessionMaxPerAddress: { env: 'SESSION_MAX_PER_ADDRESS', help: 'sessions per client address; a new one replaces its least recently used idle one', read: numberIn(1, 1_000_000, 16) },
+  addressMaxConcurrent: {
+    env: 'ADDRESS_MAX_CONCURRENT',
+    help: 'concurrent requests per client address, whatever sessions they name (429 above)',
+    read: numberIn(1, 100_000, DERIVED, { shown: `${ADDRESS_SHARE} × SESSION_MAX_CONCURRENT` }),
+  },
+  addressMaxTempMb: {
+    env: 'ADDRESS_MAX_TEMP_MB',
+    help: 'upload bytes in flight per client address, whatever sessions they name',
+    read: numberIn(1, 1 << 24, DERIVED, { integer: false, shown: `${ADDRESS_SHARE} × SESSION_MAX_TEMP_MB` }),
+  },
+  uploadMaxStagedMb: { env: 'UPLOAD_MAX_STAGED_MB', help: 'upload bytes staged in UPLOAD_DIR by all requests together (507 above)', read: numberIn(1, 1 << 24, 1024, { integer: false }) },
+  uploadMinFreeMb: { env: 'UPLOAD_MIN_FREE_MB', help: 'free space to keep on the file system of UPLOAD_DIR; below it uploads are refused (507)', read: numberIn(0, 1 << 30, 256, { integer: false }) },
+  uploadStallTimeoutS: { env: 'UPLOAD_STALL_TIMEOUT_S', help: 'an upload that sends nothing for this long is cut off (408)', read: numberIn(1, 3600, 30, { integer: false }) },
   debugMemory: { env: 'DEBUG_MEMORY', help: 'log every memory check', read: flag(false) },
 };
 
@@ -243,6 +292,8 @@ function readTable<T>(table: ReadonlyArray<SettingSpec & { key: keyof T }>, env:
 /** The memory manager's settings from the environment; a bad value is a SettingsError naming it. */
 export function readMemorySettings(env: NodeJS.ProcessEnv = process.env): MemorySettings {
   const settings = readTable<MemorySettings>(MEMORY_SETTINGS, env);
+  if (settings.addressMaxConcurrent === DERIVED) settings.addressMaxConcurrent = ADDRESS_SHARE * settings.sessionMaxConcurrent;
+  if (settings.addressMaxTempMb === DERIVED) settings.addressMaxTempMb = ADDRESS_SHARE * settings.sessionMaxTempMb;
   if (settings.tempFileMaxAgeAggressiveS > settings.tempFileMaxAgeS) {
     throw new SettingsError(
       `Expected TEMP_FILE_MAX_AGE_AGGRESSIVE_S (${settings.tempFileMaxAgeAggressiveS}) to be at most TEMP_FILE_MAX_AGE_S (${settings.tempFileMaxAgeS})`,

@@ -129,6 +129,18 @@ describe('with ADMIN_TOKEN', () => {
     errorCode(notJson.body);
   });
 
+  it('POST /admin/model/reload: a path with a NUL or another control character is a 400 and loads nothing', async () => {
+    const before = (await admin('GET', '/admin/memory')).body.model;
+    for (const path of [`${root.model}\u0000.txt`, `${root.model}\n`, `models/\u001b[31mred.bin`, `\u0085${root.model}`]) {
+      const bad = await admin('POST', '/admin/model/reload', { body: { path } });
+      expect(bad.status, JSON.stringify(path)).toBe(400);
+      expect(errorCode(bad.body)).toBe('INVALID_PARAMETER');
+      expect(bad.body.error.message).not.toContain(root.model);
+    }
+    const after = (await admin('GET', '/admin/memory')).body.model;
+    expect(after).toMatchObject({ state: 'ready', path: before.path, reload_count: before.reload_count, reload_failures: before.reload_failures });
+  });
+
   it('POST /admin/model/reload: a missing file is refused and the current model keeps serving; {} reloads', async () => {
     const before = (await admin('GET', '/admin/memory')).body.model;
     const missing = await admin('POST', '/admin/model/reload', { body: { path: join(root.path, 'no-such-model.bin') } });

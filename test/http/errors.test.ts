@@ -23,9 +23,30 @@ describe('mapError', () => {
 
   it('tells an upload that can never fit its session (413) from one that must wait (429 with Retry-After)', () => {
     const never = new SessionLimitError('SESSION_TEMP_BYTES_LIMIT', 'too big', { limit: 100, requestedBytes: 200 });
-    const later = new SessionLimitError('SESSION_COUNT_LIMIT', 'full', { retryAfterS: 30 });
+    const later = new SessionLimitError('SESSION_TEMP_BYTES_LIMIT', 'wait', { limit: 100, requestedBytes: 50, retryAfterS: 30 });
     expect(mapError(never).statusCode).toBe(413);
     expect(mapError(later)).toMatchObject({ statusCode: 429, headers: { 'retry-after': '30' } });
+    expect(mapError(new SessionLimitError('ADDRESS_TEMP_BYTES_LIMIT', 'never', { limit: 100, requestedBytes: 200 })).statusCode).toBe(413);
+    expect(mapError(new SessionLimitError('ADDRESS_CONCURRENCY_LIMIT', 'wait', { limit: 8 })).statusCode).toBe(429);
+  });
+
+  it('answers a full service with 503 and a short Retry-After, full staging with 507 and its message', () => {
+    expect(mapError(new SessionLimitError('SESSION_COUNT_LIMIT', 'all busy', { retryAfterS: 5 }))).toMatchObject({ statusCode: 503, headers: { 'retry-after': '5' }, internal: false });
+    expect(mapError(new SessionLimitError('STAGED_BYTES_LIMIT', 'staging full', { retryAfterS: 10 }))).toMatchObject({
+      statusCode: 507,
+      headers: { 'retry-after': '10' },
+      body: { error: { code: 'STAGED_BYTES_LIMIT', message: 'staging full' } },
+      internal: false,
+    });
+  });
+
+  it('answers a write refused for space or quota (ENOSPC, EDQUOT) with 507 and Retry-After, not 500', () => {
+    for (const code of ['ENOSPC', 'EDQUOT']) {
+      const err = Object.assign(new Error(`${code}: no space left on device, write`), { code, errno: -28, syscall: 'write' });
+      const mapped = mapError(err);
+      expect(mapped).toMatchObject({ statusCode: 507, body: { error: { code: 'INSUFFICIENT_STORAGE' } }, internal: false });
+      expect(Number(mapped.headers['retry-after'])).toBeGreaterThan(0);
+    }
   });
 
   it('hides the message of a server fault, whatever its class', () => {

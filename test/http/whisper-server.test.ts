@@ -94,6 +94,9 @@ describe('POST /load (whisper.cpp server), the guarded reload', () => {
     expect((await post('/inference', whisperForm({}))).status).toBe(200);
     const back = await post('/load', loadForm(root.model), { 'x-admin-token': ADMIN_TOKEN });
     expect(back.status).toBe(200);
+    const nul = await post('/load', loadForm(`${root.model}\u0000.txt`), { 'x-admin-token': ADMIN_TOKEN });
+    expect(nul.status).toBe(400);
+    expect(await nul.json()).toMatchObject({ error: { code: 'INVALID_PARAMETER' } });
   });
 });
 

@@ -71,7 +71,18 @@ describe('memory settings', () => {
       sessionMaxTempMb: 100,
       sessionMax: 1000,
       sessionIdleTimeoutS: 1800,
+      sessionMaxPerAddress: 16,
+      addressMaxConcurrent: 8,
+      addressMaxTempMb: 400,
+      uploadMaxStagedMb: 1024,
+      uploadMinFreeMb: 256,
+      uploadStallTimeoutS: 30,
     });
+  });
+
+  it('derive the per-address limits from the per-session ones unless given', () => {
+    expect(readMemorySettings({ SESSION_MAX_CONCURRENT: '3', SESSION_MAX_TEMP_MB: '10' })).toMatchObject({ addressMaxConcurrent: 12, addressMaxTempMb: 40 });
+    expect(readMemorySettings({ SESSION_MAX_CONCURRENT: '3', ADDRESS_MAX_CONCURRENT: '5', ADDRESS_MAX_TEMP_MB: '7.5' })).toMatchObject({ addressMaxConcurrent: 5, addressMaxTempMb: 7.5 });
   });
 
   it('read the environment', () => {
@@ -98,6 +109,15 @@ describe('memory settings', () => {
     for (const [env, message] of cases) {
       expect(() => readMemorySettings(env)).toThrow(SettingsError);
       expect(() => readMemorySettings(env)).toThrow(message);
+    }
+  });
+
+  it('refuse a path with a control character in every path setting', () => {
+    for (const name of ['WHISPER_MODEL', 'LOG_FILE', 'WEB_ROOT', 'UPLOAD_DIR']) {
+      for (const value of ['models/a\u0000b.bin', 'logs/a\nforged line', '/tmp/\u001b[2Jx']) {
+        expect(() => readServerConfig({ [name]: value }), `${name}=${JSON.stringify(value)}`).toThrow(SettingsError);
+        expect(() => readServerConfig({ [name]: value })).toThrow(new RegExp(`without NUL or other control characters for ${name}`));
+      }
     }
   });
 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countLive, holdLive } from './helpers/cdp-memory.js';
 import { useChromiumPage } from './helpers/chromium-page.js';
 import { hasChromium, launchChromium, NO_CHROMIUM_REASON, type Chromium } from './helpers/chromium.js';
-import { liveTracked, pageStats, playClip, READY, recordClip, startRecording } from './helpers/page-driver.js';
+import { liveTracked, pageStats, playClip, READY, recordClip, startRecording, waitForExpression } from './helpers/page-driver.js';
 import { ADMIN_TOKEN } from './helpers/test-server.js';
 
 if (!hasChromium) console.warn(`Skipping the Chromium tests: ${NO_CHROMIUM_REASON}`);
@@ -143,7 +143,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the page in Chromium' : `the page i
     await page.goto(`${fixture.server.url}/health`);
     await page.goBack({ waitUntil: 'commit' });
     // Restored from the back/forward cache (same heap), not loaded anew:
-    await page.waitForFunction('globalThis.__tracks !== undefined', undefined, { timeout: 10_000 });
+    await waitForExpression(page, 'globalThis.__tracks !== undefined', 10_000);
 
     expect(await page.evaluate('__tracks.map((t) => t.readyState)')).toEqual(['ended']);
     expect(await page.evaluate('__contexts.map((c) => c.state)')).toEqual(['closed']);

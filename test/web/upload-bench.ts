@@ -20,6 +20,7 @@ import { bundle, buildWeb } from '../../web/build.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { hasChromium, launchChromium, NO_CHROMIUM_REASON } from './helpers/chromium.js';
 import { writeFakeMicrophone } from './helpers/fake-microphone.js';
+import { waitForExpression } from './helpers/page-driver.js';
 import { startTestServer } from './helpers/test-server.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10,60' }, runs: { type: 'string', default: '3' } } });
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
   const decodeRows: string[] = [];
   try {
     await page.goto(`${server.url}/bench.html`);
-    await page.waitForFunction('globalThis.uploadBench !== undefined');
+    await waitForExpression(page, 'globalThis.uploadBench !== undefined', 30_000);
     const cpu = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
     console.log(`${cpu}, ${availableParallelism()} cores · Chromium ${browser.context.browser()?.version() ?? ''} · ${runs} runs per figure (median) · clip lengths ${lengths.join(', ')} s`);
     for (const seconds of lengths) {

@@ -1,6 +1,6 @@
 import { invalidValue } from '../../shared/errors.js';
 
-/** The per-session limits and the cap on sessions; the memory manager fills them from the environment. */
+/** The per-session and per-address limits, the caps on sessions and staged bytes; the server fills them from its settings. */
 export interface SessionLimits {
   /** Requests one session may run at once. */
   maxConcurrentPerSession: number;
@@ -10,6 +10,14 @@ export interface SessionLimits {
   maxSessions: number;
   /** A session with no request in flight and not seen for this long is expired. */
   idleTimeoutMs: number;
+  /** Sessions one client address may hold; a new one beyond it replaces that address's least recently used idle one. */
+  maxSessionsPerAddress: number;
+  /** Requests one client address may run at once, whatever sessions it names. */
+  maxConcurrentPerAddress: number;
+  /** Bytes of temporary files one client address may hold at once, whatever sessions it names. */
+  maxTempBytesPerAddress: number;
+  /** Bytes of temporary files all requests together may hold at once. */
+  maxTempBytesTotal: number;
 }
 
 export const DEFAULT_SESSION_LIMITS: Readonly<SessionLimits> = Object.freeze({
@@ -17,6 +25,10 @@ export const DEFAULT_SESSION_LIMITS: Readonly<SessionLimits> = Object.freeze({
   maxTempBytesPerSession: 100 * 1024 * 1024,
   maxSessions: 1000,
   idleTimeoutMs: 30 * 60 * 1000,
+  maxSessionsPerAddress: 16,
+  maxConcurrentPerAddress: 8,
+  maxTempBytesPerAddress: 400 * 1024 * 1024,
+  maxTempBytesTotal: 1024 * 1024 * 1024,
 });
 
 /** Defaults for what is not given; throws a RangeError for a value that is not a positive integer. */

@@ -34,8 +34,32 @@ export class RequestLease implements Disposable {
   }
 }
 
-/** Why a session left: idle past the timeout (by expireIdle() or to make room), or close()/closeAll(). */
-type SessionReleaseReason = 'expired' | 'closed';
+/** Why a session left: idle past the timeout, replaced by a new one while idle (to make room), or close()/closeAll(). */
+type SessionReleaseReason = 'expired' | 'evicted' | 'closed';
+
+/** Who is asking: the client's address and whether an unknown id may become a session now. */
+export interface RequestOptions {
+  /** The client's address: its per-address limits apply, and a session it makes counts against its per-address cap. */
+  address?: string;
+  /**
+   * false: an unknown id makes no session yet. The request is counted on a provisional record,
+   * shared by the requests that name the id at once and gone when they end, until keep() makes it
+   * a session; so requests refused on their content never fill the table. Default true.
+   */
+  create?: boolean;
+}
+
+/** What one client address holds, whatever sessions it names; dropped when it holds nothing. */
+interface AddressRecord {
+  inflight: number;
+  tempBytes: number;
+  sessions: Set<SessionRecord>;
+}
+
+// When every session has a request in flight, one ends within a request's time: a short wait, not an idle timeout.
+const BUSY_RETRY_AFTER_S = 5;
+// A full staging budget empties as uploads finish or are cut off.
+const STAGED_RETRY_AFTER_S = 10;
 
 export interface SessionManagerOptions extends Partial<SessionLimits> {
   /** Milliseconds since the epoch; injected so tests drive time. Default Date.now. */
@@ -45,11 +69,17 @@ export interface SessionManagerOptions extends Partial<SessionLimits> {
 
 export interface SessionStats {
   active: number;
+  /** Records of requests whose session is not kept (yet). */
+  provisional: number;
+  /** Client addresses with a session or a request. */
+  addresses: number;
   inflight: number;
   tempBytes: number;
   limits: SessionLimits;
   createdTotal: number;
   expiredTotal: number;
+  /** Idle sessions replaced by new ones when a cap was reached. */
+  evictedTotal: number;
   closedTotal: number;
   rejectedTotal: Record<SessionErrorCode, number>;
 }
@@ -68,9 +98,13 @@ export class SessionManager {
   readonly #now: () => number;
   readonly #log: Logger;
   readonly #sessions = new Map<string, SessionRecord>();
+  readonly #provisional = new Map<string, SessionRecord>();
+  readonly #addresses = new Map<string, AddressRecord>();
   readonly #rejected: Record<SessionErrorCode, number>;
+  #tempBytesTotal = 0;
   #createdTotal = 0;
   #expiredTotal = 0;
+  #evictedTotal = 0;
   #closedTotal = 0;
   // Warn once per spell of being full, not once per refused client.
   #warnedFull = false;
@@ -83,11 +117,30 @@ export class SessionManager {
   }
 
   /**
-   * Gets or creates the session and marks it seen now. Creating one beyond maxSessions first
-   * evicts the expired sessions; if none had expired it throws SESSION_COUNT_LIMIT.
+   * Gets or creates the session and marks it seen now. Creating one beyond maxSessions (or beyond
+   * maxSessionsPerAddress for its address) first removes the expired sessions, then replaces the
+   * least recently seen idle one: an idle session holds nothing, and a client that comes back
+   * simply gets it anew. Only when every session has a request in flight does it throw
+   * SESSION_COUNT_LIMIT, with a short retryAfterS.
    */
-  touch(id: string): SessionInfo {
-    return this.#touch(id).info();
+  touch(id: string, options: Pick<RequestOptions, 'address'> = {}): SessionInfo {
+    return this.#touch(id, options.address).info();
+  }
+
+  /**
+   * Makes a request's provisional record (beginRequest with create: false) a session, as touch()
+   * does; true when the session is kept. When every session is busy it returns false and the
+   * request goes on, counted on its provisional record: a valid request is not refused for want
+   * of a table slot.
+   */
+  keep(id: string, options: Pick<RequestOptions, 'address'> = {}): boolean {
+    try {
+      this.#touch(id, options.address);
+      return true;
+    } catch (err) {
+      if (err instanceof SessionLimitError && err.code === 'SESSION_COUNT_LIMIT') return false;
+      throw err;
+    }
   }
 
   /** The session's snapshot without creating it or marking it seen; undefined if it does not exist. */
@@ -101,10 +154,13 @@ export class SessionManager {
    * already runs maxConcurrentPerSession. A session with a request in flight is never expired, and
    * its idle time counts from the end of its last request.
    */
-  beginRequest(id: string): RequestLease {
-    const record = this.#touch(id);
+  beginRequest(id: string, options: RequestOptions = {}): RequestLease {
+    this.#validate(id);
+    const { address } = options;
+    const record = options.create === false ? this.#existingOrProvisional(id, address) : this.#touch(id, address);
     const limit = this.limits.maxConcurrentPerSession;
     if (record.inflight >= limit) {
+      this.#dropIfUnused(record, address);
       throw this.#reject(
         new SessionLimitError(
           'SESSION_CONCURRENCY_LIMIT',
@@ -114,10 +170,25 @@ export class SessionManager {
         record,
       );
     }
+    const client = address === undefined ? undefined : this.#address(address);
+    if (client && client.inflight >= this.limits.maxConcurrentPerAddress) {
+      this.#dropIfUnused(record, address);
+      throw this.#reject(
+        new SessionLimitError(
+          'ADDRESS_CONCURRENCY_LIMIT',
+          `Your address already runs ${client.inflight} requests, the most one client address may run at once, whatever sessions they name; retry when one finishes`,
+          { limit: this.limits.maxConcurrentPerAddress },
+        ),
+        record,
+      );
+    }
     record.inflight += 1;
+    if (client) client.inflight += 1;
     return new RequestLease(() => {
       record.inflight -= 1;
       record.lastSeenAt = this.#now();
+      if (client) client.inflight -= 1;
+      this.#dropIfUnused(record, address);
     });
   }
 
@@ -126,15 +197,21 @@ export class SessionManager {
    * SESSION_TEMP_BYTES_LIMIT when its reservations would exceed maxTempBytesPerSession. Reserve 0 and
    * grow() as an upload streams in when the size is not known up front.
    */
-  reserveTempBytes(id: string, bytes: number): TempReservation {
+  reserveTempBytes(id: string, bytes: number, options: Pick<RequestOptions, 'address'> = {}): TempReservation {
     this.#validate(id);
     assertByteCount(bytes, 'reserveTempBytes');
-    const record = this.#touch(id);
-    this.#growTemp(record, bytes);
+    const { address } = options;
+    // A request still on its provisional record reserves on it.
+    const record = this.#provisional.get(id) ?? this.#touch(id, address);
+    this.#growTemp(record, bytes, address);
     const account = {
-      grow: (more: number) => this.#growTemp(record, more),
+      grow: (more: number) => this.#growTemp(record, more, address),
       shrink: (less: number) => {
         record.tempBytes -= less;
+        this.#tempBytesTotal -= less;
+        const client = address === undefined ? undefined : this.#addresses.get(address);
+        if (client) client.tempBytes -= less;
+        this.#dropIfUnused(record, address);
       },
     };
     return new TempReservation(account, bytes);
@@ -160,25 +237,27 @@ export class SessionManager {
     if (record) this.#remove(record, 'closed');
   }
 
-  /** Closes every session (at shutdown). */
+  /** Closes every session (at shutdown), provisional records included. */
   closeAll(): void {
     for (const record of [...this.#sessions.values()]) this.#remove(record, 'closed');
+    for (const record of this.#provisional.values()) record.closed = true;
+    this.#provisional.clear();
   }
 
   stats(): SessionStats {
     let inflight = 0;
-    let tempBytes = 0;
-    for (const record of this.#sessions.values()) {
-      inflight += record.inflight;
-      tempBytes += record.tempBytes;
-    }
+    for (const record of this.#sessions.values()) inflight += record.inflight;
+    for (const record of this.#provisional.values()) inflight += record.inflight;
     return {
       active: this.#sessions.size,
+      provisional: this.#provisional.size,
+      addresses: this.#addresses.size,
       inflight,
-      tempBytes,
+      tempBytes: this.#tempBytesTotal,
       limits: { ...this.limits },
       createdTotal: this.#createdTotal,
       expiredTotal: this.#expiredTotal,
+      evictedTotal: this.#evictedTotal,
       closedTotal: this.#closedTotal,
       rejectedTotal: { ...this.#rejected },
     };
@@ -194,7 +273,7 @@ export class SessionManager {
     throw this.#reject(invalidSessionIdError(id));
   }
 
-  #touch(id: string): SessionRecord {
+  #touch(id: string, address?: string): SessionRecord {
     this.#validate(id);
     const now = this.#now();
     const existing = this.#sessions.get(id);
@@ -202,32 +281,80 @@ export class SessionManager {
       existing.lastSeenAt = now;
       return existing;
     }
-    if (this.#sessions.size >= this.limits.maxSessions) {
-      const evicted = this.#removeExpired(now);
-      if (evicted > 0) this.#log.info({ evicted, active: this.#sessions.size }, 'evicted expired sessions to make room');
-    }
-    if (this.#sessions.size >= this.limits.maxSessions) {
-      const retryAfterS = this.#secondsUntilOneCanExpire(now);
-      if (!this.#warnedFull) {
-        this.#warnedFull = true;
-        this.#log.warn({ active: this.#sessions.size, limit: this.limits.maxSessions, retryAfterS }, 'session limit reached, refusing new sessions');
-      }
-      throw this.#reject(
-        new SessionLimitError(
-          'SESSION_COUNT_LIMIT',
-          `The service holds ${this.#sessions.size} sessions, the most it may; retry in ${retryAfterS} s`,
-          { retryAfterS, limit: this.limits.maxSessions },
-        ),
-      );
-    }
+    const provisional = this.#provisional.get(id);
+    const owner = provisional ? provisional.address : address;
+    this.#makeRoom(now, owner);
     this.#warnedFull = false;
-    const record = new SessionRecord(id, now);
+    const record = provisional ?? new SessionRecord(id, now, owner);
+    this.#provisional.delete(id);
+    record.lastSeenAt = now;
     this.#sessions.set(id, record);
+    if (owner !== undefined) this.#address(owner).sessions.add(record);
     this.#createdTotal += 1;
     return record;
   }
 
-  #growTemp(record: SessionRecord, bytes: number): void {
+  // The session named `id`, touched, or the provisional record of the requests naming it.
+  #existingOrProvisional(id: string, address: string | undefined): SessionRecord {
+    const existing = this.#sessions.get(id);
+    if (existing) {
+      existing.lastSeenAt = this.#now();
+      return existing;
+    }
+    let record = this.#provisional.get(id);
+    if (!record) {
+      record = new SessionRecord(id, this.#now(), address);
+      this.#provisional.set(id, record);
+    }
+    return record;
+  }
+
+  // Room for one more session of `address`: expired sessions go first, then the least recently seen
+  // idle one, of that address when it is at its cap, else of anyone.
+  #makeRoom(now: number, address: string | undefined): void {
+    const client = address === undefined ? undefined : this.#addresses.get(address);
+    if (client && client.sessions.size >= this.limits.maxSessionsPerAddress) {
+      const victim = leastRecentlySeenIdle(client.sessions.values());
+      if (!victim) throw this.#full(`Your address holds ${client.sessions.size} sessions, each with a request in flight, the most one address may`);
+      this.#remove(victim, 'evicted');
+    }
+    if (this.#sessions.size < this.limits.maxSessions) return;
+    const expired = this.#removeExpired(now);
+    if (expired > 0) this.#log.info({ expired, active: this.#sessions.size }, 'expired idle sessions to make room');
+    if (this.#sessions.size < this.limits.maxSessions) return;
+    const victim = leastRecentlySeenIdle(this.#sessions.values());
+    if (!victim) throw this.#full(`The service holds ${this.#sessions.size} sessions, each with a request in flight, the most it may`);
+    this.#remove(victim, 'evicted');
+  }
+
+  #full(what: string): SessionLimitError {
+    if (!this.#warnedFull) {
+      this.#warnedFull = true;
+      this.#log.warn({ active: this.#sessions.size, limit: this.limits.maxSessions }, 'every session is busy, refusing new sessions');
+    }
+    return this.#reject(
+      new SessionLimitError('SESSION_COUNT_LIMIT', `${what}; retry in ${BUSY_RETRY_AFTER_S} s`, { retryAfterS: BUSY_RETRY_AFTER_S, limit: this.limits.maxSessions }),
+    );
+  }
+
+  #address(address: string): AddressRecord {
+    let client = this.#addresses.get(address);
+    if (!client) {
+      client = { inflight: 0, tempBytes: 0, sessions: new Set() };
+      this.#addresses.set(address, client);
+    }
+    return client;
+  }
+
+  // Forgets a provisional record and an address record once they hold nothing.
+  #dropIfUnused(record: SessionRecord, address: string | undefined): void {
+    if (record.idle && this.#provisional.get(record.id) === record) this.#provisional.delete(record.id);
+    if (address === undefined) return;
+    const client = this.#addresses.get(address);
+    if (client && client.inflight === 0 && client.tempBytes === 0 && client.sessions.size === 0) this.#addresses.delete(address);
+  }
+
+  #growTemp(record: SessionRecord, bytes: number, address: string | undefined): void {
     if (record.closed) {
       throw this.#reject(
         new SessionLimitError('SESSION_CLOSED', 'This session was closed while the request held temporary files; start a new request'),
@@ -242,7 +369,30 @@ export class SessionManager {
           : `This session holds ${record.tempBytes} bytes of temporary files; ${bytes} more would exceed the ${limit} bytes one session may hold; retry when its other requests finish`;
       throw this.#reject(new SessionLimitError('SESSION_TEMP_BYTES_LIMIT', message, { limit, requestedBytes: bytes }), record);
     }
+    const client = address === undefined ? undefined : this.#address(address);
+    const perAddress = this.limits.maxTempBytesPerAddress;
+    if (client && client.tempBytes + bytes > perAddress) {
+      this.#dropIfUnused(record, address);
+      throw this.#reject(
+        new SessionLimitError(
+          'ADDRESS_TEMP_BYTES_LIMIT',
+          `Your address holds ${client.tempBytes} bytes of temporary files; ${bytes} more would exceed the ${perAddress} bytes one client address may hold; retry when its other requests finish`,
+          { limit: perAddress, requestedBytes: bytes },
+        ),
+        record,
+      );
+    }
+    const total = this.limits.maxTempBytesTotal;
+    if (this.#tempBytesTotal + bytes > total) {
+      this.#dropIfUnused(record, address);
+      throw this.#reject(
+        new SessionLimitError('STAGED_BYTES_LIMIT', `The server's space for uploads is in use; retry in ${STAGED_RETRY_AFTER_S} s`, { limit: total, requestedBytes: bytes, retryAfterS: STAGED_RETRY_AFTER_S }),
+        record,
+      );
+    }
     record.tempBytes += bytes;
+    if (client) client.tempBytes += bytes;
+    this.#tempBytesTotal += bytes;
     record.lastSeenAt = this.#now();
   }
 
@@ -257,21 +407,16 @@ export class SessionManager {
     return expired;
   }
 
-  // The earliest a session could expire: an idle one at its timeout, a busy one a full timeout after
-  // its last request ends (now at the soonest).
-  #secondsUntilOneCanExpire(now: number): number {
-    let soonestMs = this.limits.idleTimeoutMs;
-    for (const record of this.#sessions.values()) {
-      if (record.inflight === 0) soonestMs = Math.min(soonestMs, record.lastSeenAt + this.limits.idleTimeoutMs - now);
-    }
-    return Math.max(1, Math.ceil(soonestMs / 1000));
-  }
-
   #remove(record: SessionRecord, reason: SessionReleaseReason): void {
     this.#sessions.delete(record.id);
     record.closed = true;
     if (reason === 'expired') this.#expiredTotal += 1;
+    else if (reason === 'evicted') this.#evictedTotal += 1;
     else this.#closedTotal += 1;
+    if (record.address !== undefined) {
+      this.#addresses.get(record.address)?.sessions.delete(record);
+      this.#dropIfUnused(record, record.address);
+    }
     this.#log.debug({ session: record.tag, reason, tempBytes: record.tempBytes }, 'session released');
   }
 
@@ -280,4 +425,13 @@ export class SessionManager {
     this.#log.debug({ code: error.code, session: record?.tag }, 'session request refused');
     return error;
   }
+}
+
+// The idle session seen longest ago, or undefined when every one holds something.
+function leastRecentlySeenIdle(records: Iterable<SessionRecord>): SessionRecord | undefined {
+  let oldest: SessionRecord | undefined;
+  for (const record of records) {
+    if (record.idle && (oldest === undefined || record.lastSeenAt < oldest.lastSeenAt)) oldest = record;
+  }
+  return oldest;
 }

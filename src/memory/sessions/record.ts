@@ -24,15 +24,23 @@ export class SessionRecord {
   tempBytes = 0;
   /** Set when the session left the manager (closed, expired, evicted); nothing may grow it after. */
   closed = false;
+  /** The client address of the request that made it, whose per-address cap it counts against. */
+  readonly address: string | undefined;
 
-  constructor(id: string, now: number) {
+  constructor(id: string, now: number, address?: string) {
     this.id = id;
+    this.address = address;
     this.tag = sessionTag(id);
     this.createdAt = now;
     this.lastSeenAt = now;
   }
 
-  /** Idle long enough and running nothing: what expiry and eviction both mean by "expired". */
+  /** Holding nothing: it can be dropped without anyone noticing but the admin's list. */
+  get idle(): boolean {
+    return this.inflight === 0 && this.tempBytes === 0;
+  }
+
+  /** Idle long enough and running nothing: what expiry means by "expired". */
   isExpired(now: number, idleTimeoutMs: number): boolean {
     return this.inflight === 0 && now - this.lastSeenAt >= idleTimeoutMs;
   }

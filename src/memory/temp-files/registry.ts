@@ -3,6 +3,7 @@
 // costs O(1) when nothing is due and O(due) when something is, and removed without ever following
 // a link or touching anything this process did not make.
 import { lstatSync } from 'node:fs';
+import { lstat, statfs } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -136,6 +137,36 @@ export class TempFileRegistry implements AsyncDisposable {
 
   get closed(): boolean {
     return this.#closing !== undefined;
+  }
+
+  /**
+   * Makes sure the directory is still there and still ours: one removed while the server runs is
+   * recreated with the checks open() made (0700, this user's, no symlink). Throws TEMP_DIR_UNSAFE
+   * when something else took its place, or the file system's error when it cannot be made.
+   */
+  async ensureDirectory(): Promise<void> {
+    this.#assertOpen('ensureDirectory');
+    const uid = process.getuid?.();
+    try {
+      const info = await lstat(this.dir);
+      if (!info.isDirectory()) {
+        throw new TempFileError('TEMP_DIR_UNSAFE', `Expected a directory for the temp file dir but ${this.dir} is ${info.isSymbolicLink() ? 'a symlink' : 'not a directory'}`);
+      }
+      if ((uid === undefined || info.uid === uid) && (info.mode & 0o077) === 0) return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== ENOENT) throw err;
+      this.#logger.warn({ dir: this.dir }, 'the temp file dir vanished; recreating it');
+    }
+    const dir = await prepareTempDirectory(this.dir, this.#logger);
+    if (dir.realPath !== this.#realDir) {
+      throw new TempFileError('TEMP_DIR_UNSAFE', `Expected the temp file dir ${this.dir} to resolve to ${this.#realDir} but it resolves to ${dir.realPath}`);
+    }
+  }
+
+  /** Bytes an unprivileged user may still write on the directory's file system. */
+  async freeBytes(): Promise<number> {
+    const info = await statfs(this.dir);
+    return info.bavail * info.bsize;
   }
 
   /**

@@ -236,30 +236,51 @@ describe('temporary bytes per session', () => {
 });
 
 describe('number of sessions', () => {
-  it('refuses a new session when full with SESSION_COUNT_LIMIT and the time until one can expire', () => {
-    const { sessions, advance, log } = setup({ maxSessions: 3, idleTimeoutMs: 30 * MINUTE });
+  it('when full, replaces the idle session seen longest ago instead of refusing the newcomer', () => {
+    const { sessions, advance } = setup({ maxSessions: 3, idleTimeoutMs: 30 * MINUTE });
     sessions.touch('a');
-    advance(10 * MINUTE);
+    advance(MINUTE);
     sessions.touch('b');
+    advance(MINUTE);
     sessions.touch('c');
-    const err = refusal(() => sessions.touch('d'));
-    expect(err.code).toBe('SESSION_COUNT_LIMIT');
-    expect(err.retryAfterS).toBe(20 * 60);
-    expect(err.limit).toBe(3);
-    expect(err.message).toBe('The service holds 3 sessions, the most it may; retry in 1200 s');
-    refusal(() => sessions.beginRequest('e'));
-    // Existing sessions keep working while the service is full.
-    sessions.beginRequest('a').end();
-    expect(sessions.stats()).toMatchObject({ active: 3, rejectedTotal: { SESSION_COUNT_LIMIT: 2 } });
-    // One warning per spell of being full, not one per refused client.
-    expect(log.entries.filter((entry) => entry.level === 'warn')).toHaveLength(1);
+    advance(MINUTE);
+    sessions.touch('a'); // seen again: now b is the one seen longest ago
+    sessions.touch('d');
+    expect(sessions.list().map((s) => s.tag)).toEqual(['a', 'c', 'd'].map(sessionTag));
+    expect(sessions.stats()).toMatchObject({ active: 3, evictedTotal: 1, rejectedTotal: { SESSION_COUNT_LIMIT: 0 } });
+    // The client of b comes back and simply gets a session again.
+    sessions.beginRequest('b').end();
+    expect(sessions.peek('b')).toBeDefined();
   });
 
-  it('counts a busy session as expiring no sooner than a full idle timeout from now', () => {
-    const { sessions, advance } = setup({ maxSessions: 1, idleTimeoutMs: 30 * MINUTE });
-    sessions.beginRequest('a');
-    advance(40 * MINUTE);
-    expect(refusal(() => sessions.touch('b')).retryAfterS).toBe(30 * 60);
+  it('refuses with SESSION_COUNT_LIMIT and a short retry only when every session has a request in flight', () => {
+    const { sessions, log } = setup({ maxSessions: 2, idleTimeoutMs: 30 * MINUTE });
+    const a = sessions.beginRequest('a');
+    const b = sessions.reserveTempBytes('b', 10); // holding bytes is busy too
+    const err = refusal(() => sessions.touch('c'));
+    expect(err.code).toBe('SESSION_COUNT_LIMIT');
+    expect(err.retryAfterS).toBe(5);
+    expect(err.limit).toBe(2);
+    refusal(() => sessions.beginRequest('d'));
+    // Existing sessions keep working while the service is full.
+    sessions.beginRequest('a').end();
+    // One warning per spell of being full, not one per refused client.
+    expect(log.entries.filter((entry) => entry.level === 'warn')).toHaveLength(1);
+    b.release();
+    sessions.touch('c');
+    expect(sessions.peek('b')).toBeUndefined();
+    a.end();
+  });
+
+  it('caps the sessions of one address, replacing its own idle session seen longest ago, never another address\'s', () => {
+    const { sessions, advance } = setup({ maxSessions: 100, maxSessionsPerAddress: 2 });
+    sessions.touch('other', { address: '10.0.0.9' });
+    for (const id of ['x1', 'x2', 'x3', 'x4']) {
+      advance(1000);
+      sessions.touch(id, { address: '10.0.0.1' });
+    }
+    expect(sessions.list().map((s) => s.tag)).toEqual(['other', 'x3', 'x4'].map(sessionTag));
+    expect(sessions.stats()).toMatchObject({ active: 3, evictedTotal: 2, addresses: 2 });
   });
 
   it('evicts expired sessions, and only those, to make room', () => {
@@ -276,6 +297,80 @@ describe('number of sessions', () => {
     sessions.closeAll();
     expect(sessions.stats()).toMatchObject({ active: 0, expiredTotal: 1, closedTotal: 3 });
     lease.end();
+  });
+});
+
+describe('provisional records (create: false)', () => {
+  it('count a request without making a session until keep(); an unkept one is gone when its requests end', () => {
+    const { sessions } = setup({ maxConcurrentPerSession: 1 });
+    const lease = sessions.beginRequest('fresh', { create: false, address: '10.0.0.1' });
+    const upload = sessions.reserveTempBytes('fresh', 100, { address: '10.0.0.1' });
+    expect(sessions.peek('fresh')).toBeUndefined();
+    expect(sessions.stats()).toMatchObject({ active: 0, provisional: 1, inflight: 1, tempBytes: 100, createdTotal: 0 });
+    // Its limits hold like a session's.
+    expect(refusal(() => sessions.beginRequest('fresh', { create: false })).code).toBe('SESSION_CONCURRENCY_LIMIT');
+    upload.release();
+    lease.end();
+    expect(sessions.stats()).toMatchObject({ active: 0, provisional: 0, addresses: 0, inflight: 0, tempBytes: 0 });
+
+    const kept = sessions.beginRequest('fresh', { create: false, address: '10.0.0.1' });
+    expect(sessions.keep('fresh', { address: '10.0.0.1' })).toBe(true);
+    expect(sessions.peek('fresh')).toMatchObject({ inflight: 1 });
+    kept.end();
+    expect(sessions.stats()).toMatchObject({ active: 1, provisional: 0, createdTotal: 1 });
+  });
+
+  it('keep() leaves a request on its provisional record, without refusing it, when every session is busy', () => {
+    const { sessions } = setup({ maxSessions: 1 });
+    const busy = sessions.beginRequest('busy');
+    const lease = sessions.beginRequest('late', { create: false });
+    expect(sessions.keep('late')).toBe(false);
+    expect(sessions.stats()).toMatchObject({ active: 1, provisional: 1 });
+    lease.end();
+    busy.end();
+    expect(sessions.stats()).toMatchObject({ active: 1, provisional: 0, inflight: 0 });
+  });
+});
+
+describe('limits per client address', () => {
+  it('caps the requests of one address however many session ids it invents', () => {
+    const { sessions } = setup({ maxConcurrentPerSession: 2, maxConcurrentPerAddress: 3 });
+    const leases = ['s1', 's2', 's3'].map((id) => sessions.beginRequest(id, { create: false, address: '10.0.0.1' }));
+    const err = refusal(() => sessions.beginRequest('s4', { create: false, address: '10.0.0.1' }));
+    expect(err.code).toBe('ADDRESS_CONCURRENCY_LIMIT');
+    expect(err.limit).toBe(3);
+    // Another address is not affected, and the refused id left nothing behind.
+    sessions.beginRequest('s4', { create: false, address: '10.0.0.2' }).end();
+    expect(sessions.stats()).toMatchObject({ provisional: 3, inflight: 3 });
+    leases[0]!.end();
+    sessions.beginRequest('s5', { create: false, address: '10.0.0.1' }).end();
+    for (const lease of leases) lease.end();
+    expect(sessions.stats()).toMatchObject({ provisional: 0, addresses: 0, inflight: 0 });
+  });
+
+  it('caps the temporary bytes of one address across its sessions', () => {
+    const { sessions } = setup({ maxTempBytesPerSession: 1000, maxTempBytesPerAddress: 1500 });
+    const a = sessions.reserveTempBytes('a', 800, { address: '10.0.0.1' });
+    const b = sessions.reserveTempBytes('b', 0, { address: '10.0.0.1' });
+    const err = refusal(() => b.grow(800));
+    expect(err.code).toBe('ADDRESS_TEMP_BYTES_LIMIT');
+    expect(b.bytes).toBe(0);
+    b.grow(700);
+    a.release();
+    b.grow(300);
+    expect(sessions.stats().tempBytes).toBe(1000);
+    b.release();
+  });
+
+  it('caps the temporary bytes of everyone together with STAGED_BYTES_LIMIT and a retry time', () => {
+    const { sessions } = setup({ maxTempBytesPerSession: 1000, maxTempBytesTotal: 1500 });
+    const a = sessions.reserveTempBytes('a', 1000, { address: '10.0.0.1' });
+    const err = refusal(() => sessions.reserveTempBytes('b', 600, { address: '10.0.0.2' }));
+    expect(err.code).toBe('STAGED_BYTES_LIMIT');
+    expect(err.retryAfterS).toBeGreaterThan(0);
+    a.release();
+    sessions.reserveTempBytes('b', 600, { address: '10.0.0.2' }).release();
+    expect(sessions.stats()).toMatchObject({ tempBytes: 0, rejectedTotal: { STAGED_BYTES_LIMIT: 1 } });
   });
 });
 
@@ -319,7 +414,8 @@ describe('closing sessions', () => {
     sessions.close('alice');
     sessions.close('alice'); // unknown by now: not an error
     expect(sessions.peek('alice')).toBeUndefined();
-    expect(sessions.stats()).toMatchObject({ active: 0, inflight: 0, tempBytes: 0, closedTotal: 1 });
+    // Its upload is still on disk until released: it still counts against the staged bytes.
+    expect(sessions.stats()).toMatchObject({ active: 0, inflight: 0, tempBytes: 900, closedTotal: 1 });
 
     const fresh = sessions.beginRequest('alice');
     const err = refusal(() => upload.grow(1));
@@ -357,11 +453,14 @@ describe('stats and list', () => {
 
     expect(sessions.stats()).toEqual({
       active: 2,
+      provisional: 0,
+      addresses: 0,
       inflight: 2,
       tempBytes: 1244,
-      limits: { maxSessions: 5, maxConcurrentPerSession: 3, maxTempBytesPerSession: 5000, idleTimeoutMs: MINUTE },
+      limits: { ...DEFAULT_SESSION_LIMITS, maxSessions: 5, maxConcurrentPerSession: 3, maxTempBytesPerSession: 5000, idleTimeoutMs: MINUTE },
       createdTotal: 3,
       expiredTotal: 0,
+      evictedTotal: 0,
       closedTotal: 1,
       rejectedTotal: {
         INVALID_SESSION_ID: 1,
@@ -369,6 +468,9 @@ describe('stats and list', () => {
         SESSION_TEMP_BYTES_LIMIT: 0,
         SESSION_COUNT_LIMIT: 0,
         SESSION_CLOSED: 0,
+        ADDRESS_CONCURRENCY_LIMIT: 0,
+        ADDRESS_TEMP_BYTES_LIMIT: 0,
+        STAGED_BYTES_LIMIT: 0,
       },
     });
     const list = sessions.list();

@@ -1,7 +1,7 @@
 // TempFileRegistry through its public API, on real files in a fresh directory under the system
 // temp dir; the start-up sweep after a SIGKILL in a real child process.
 import { existsSync } from 'node:fs';
-import { chmod, lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,6 +98,30 @@ describe('TempFileRegistry.open', () => {
     for (const prefix of ['', 'up/', 'talk2me1', '.hidden-', 'x'.repeat(33)]) {
       await expect(TempFileRegistry.open({ dir: freshDir(), prefix })).rejects.toThrow(RangeError);
     }
+  });
+});
+
+describe('ensureDirectory', () => {
+  it('recreates a removed directory private, refuses what took its place, and recovers once it is gone', async () => {
+    const dir = freshDir();
+    await using registry = await TempFileRegistry.open({ dir });
+    await registry.ensureDirectory(); // there: nothing to do
+    await rm(dir, { recursive: true });
+    await registry.ensureDirectory();
+    const info = await lstat(dir);
+    expect(info.isDirectory()).toBe(true);
+    expect(info.mode & 0o777).toBe(0o700);
+
+    await rm(dir, { recursive: true });
+    await writeFile(dir, 'a file in its place');
+    await expectCode(registry.ensureDirectory(), 'TEMP_DIR_UNSAFE');
+    await rm(dir);
+    await symlink(root.path, dir);
+    await expectCode(registry.ensureDirectory(), 'TEMP_DIR_UNSAFE');
+    await rm(dir);
+    await registry.ensureDirectory();
+    expect((await lstat(dir)).isDirectory()).toBe(true);
+    expect(await registry.freeBytes()).toBeGreaterThan(0);
   });
 });
 

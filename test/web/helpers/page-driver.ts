@@ -21,6 +21,21 @@ export async function liveTracked(page: Page): Promise<Record<'audioContexts' | 
   };
 }
 
+/**
+ * Polls a JavaScript expression in the page until it is truthy. page.waitForFunction would eval
+ * the predicate inside the page, which the page's Content-Security-Policy forbids (no
+ * 'unsafe-eval'); page.evaluate goes through the debugger protocol, which the policy does not govern.
+ */
+export async function waitForExpression(page: Page, expression: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const holds = await page.evaluate(expression).catch(() => false);
+    if (holds) return;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${expression}`);
+    await page.waitForTimeout(50);
+  }
+}
+
 export async function startRecording(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Record' }).click();
   await page.getByRole('status').getByText('Recording… press Stop when you are done.').waitFor();
@@ -33,11 +48,7 @@ export async function recordClip(page: Page, n: number, ms: number): Promise<voi
   await page.getByRole('button', { name: 'Stop' }).click();
   // Done when the status says so, or when the page shows an error instead.
   const status = `Recording ${n} transcribed.`;
-  await page.waitForFunction(
-    `document.getElementById('status').textContent === ${JSON.stringify(status)} || !document.getElementById('error').hidden`,
-    undefined,
-    { timeout: 60_000 },
-  );
+  await waitForExpression(page, `document.getElementById('status').textContent === ${JSON.stringify(status)} || !document.getElementById('error').hidden`, 60_000);
   if ((await page.getByRole('status').textContent()) !== status) {
     throw new Error(`Clip ${n} was not transcribed: ${await page.getByRole('alert').textContent()}`);
   }
