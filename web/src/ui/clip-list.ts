@@ -58,7 +58,8 @@ export class ClipList {
 
   /** A new entry for a clip (a recording, or a file when `fileName` is given) being transcribed, playable at once. */
   add(clip: AudioBlobHandler, durationMs?: number, fileName?: string): ClipEntry {
-    const number = ++this.#count;
+    // Recordings are numbered among themselves; a file goes by its name.
+    const number = fileName === undefined ? ++this.#count : this.#count;
     const name = fileName ?? `Recording ${number}`;
     const player = el('audio', { controls: true, preload: 'none', src: clip.getObjectURL() });
     player.setAttribute('aria-label', name);
