@@ -198,7 +198,7 @@ ui.stop.addEventListener('click', stopRecording);
 ui.clear.addEventListener('click', () => {
   clips.clear();
   ui.clear.disabled = true;
-  ui.record.focus();
+  (ui.record.disabled ? ui.file : ui.record).focus(); // where the next clip comes from
   say('Transcripts cleared.');
   pagePanel.render();
 });
