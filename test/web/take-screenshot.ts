@@ -1,4 +1,4 @@
-// Writes web/screenshot.png: the page in headless Chromium after two recordings, with the server's
+// Writes web/screenshot.png: the page in headless Chromium after two recordings and a chosen file, with the server's
 // memory shown. The server runs a synthetic model, so the transcripts are what it makes of the fake
 // microphone's tones, not words.
 //
@@ -7,9 +7,10 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { buildWeb, WEB_DIR } from '../../web/build.js';
+import { syllableTones } from '../helpers/signals.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { hasChromium, launchChromium, NO_CHROMIUM_REASON } from './helpers/chromium.js';
-import { writeFakeMicrophone } from './helpers/fake-microphone.js';
+import { wavBytes, writeFakeMicrophone } from './helpers/fake-microphone.js';
 import { recordClip } from './helpers/page-driver.js';
 import { ADMIN_TOKEN, startTestServer } from './helpers/test-server.js';
 
@@ -26,6 +27,8 @@ try {
   await page.goto(server.url);
   await recordClip(page, 1, 2500);
   await recordClip(page, 2, 4000);
+  await page.getByLabel('Audio or video file').setInputFiles({ name: 'interview.wav', mimeType: 'audio/wav', buffer: wavBytes(syllableTones(6)) });
+  await page.getByRole('status').getByText('interview.wav transcribed.').waitFor({ timeout: 60_000 });
   const token = page.getByLabel('Admin token');
   await token.fill(ADMIN_TOKEN);
   await token.press('Enter');

@@ -11,13 +11,14 @@ interface Sent {
   url: string;
   audio: File;
   language: string | null;
+  translate: string | null;
 }
 
 function fakeFetch(...answers: Response[]) {
   const sent: Sent[] = [];
   const fetch = vi.fn(async (url: string | URL | Request, init?: RequestInit) => {
     const form = init?.body as FormData;
-    sent.push({ url: String(url), audio: form.get('audio') as File, language: form.get('language') as string | null });
+    sent.push({ url: String(url), audio: form.get('audio') as File, language: form.get('language') as string | null, translate: form.get('translate') as string | null });
     const answer = answers.shift();
     if (!answer) throw new Error('no more answers');
     return answer;
@@ -42,6 +43,19 @@ describe('transcribe', () => {
     expect(sent[0]?.audio.name).toBe('clip.wav');
     expect(sent[0]?.audio.size).toBe(7600);
     expect(sent[0]?.language).toBe('de');
+    expect(sent[0]?.translate).toBeNull();
+  });
+
+  it('a chosen file goes as it is, under its own name, with the translate flag', async () => {
+    const { fetch, sent } = fakeFetch(json(RESULT));
+    const toWav = vi.fn(wavOf);
+    const file = new File([new Uint8Array(2000)], 'interview.mp3', { type: 'audio/mpeg' });
+    const outcome = await transcribe(file, { fetch, toWav, language: 'auto', translate: true });
+    expect(outcome.sent).toBe('recorded');
+    expect(toWav).not.toHaveBeenCalled();
+    expect(sent[0]?.audio.name).toBe('interview.mp3');
+    expect(sent[0]?.language).toBe('auto');
+    expect(sent[0]?.translate).toBe('true');
   });
 
   it('sends a long clip as recorded', async () => {
@@ -72,11 +86,14 @@ describe('transcribe', () => {
     expect(sent.map((s) => s.audio.name)).toEqual(['clip.webm', 'clip.wav']);
   });
 
-  it("turns the server's error body into an UploadError with its code, message and Retry-After", async () => {
-    const { fetch } = fakeFetch(json({ error: { code: 'QUEUE_FULL', message: 'The server is busy.' } }, 503, { 'retry-after': '5' }));
+  it("turns the server's error body into an UploadError with its code and a sentence for people", async () => {
+    const { fetch } = fakeFetch(json({ error: { code: 'QUEUE_FULL', message: 'The server is busy: 1 running, 4 waiting' } }, 503, { 'retry-after': '5' }));
     const err = await transcribe(webm, { fetch }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UploadError);
-    expect(err).toMatchObject({ status: 503, code: 'QUEUE_FULL', message: 'The server is busy. Try again in 5 s.' });
+    expect(err).toMatchObject({ status: 503, code: 'QUEUE_FULL', message: 'The server is busy with other transcriptions. Try again in 5 s.' });
+
+    const big = fakeFetch(json({ error: { code: 'UPLOAD_TOO_LARGE', message: 'The upload is larger than the limit of 25 MB' } }, 413));
+    await expect(transcribe(webm, { fetch: big.fetch })).rejects.toMatchObject({ status: 413, message: 'That file is too large (the server takes up to 25 MB).' });
   });
 
   it('a 415 for a WAV is not retried', async () => {
@@ -93,7 +110,7 @@ describe('transcribe', () => {
     await expect(transcribe(webm, { fetch: offline })).rejects.toMatchObject({ code: 'NETWORK', message: expect.stringMatching(/could not be reached/) });
 
     const proxy = fakeFetch(new Response('<html>Bad gateway</html>', { status: 502, statusText: 'Bad Gateway' }));
-    await expect(transcribe(webm, { fetch: proxy.fetch })).rejects.toMatchObject({ code: 'HTTP_502', message: 'The server answered 502 Bad Gateway' });
+    await expect(transcribe(webm, { fetch: proxy.fetch })).rejects.toMatchObject({ code: 'HTTP_502', message: 'Something went wrong on the server (502). Try again in a moment.' });
 
     const odd = fakeFetch(json({ nothing: true }));
     await expect(transcribe(webm, { fetch: odd.fetch })).rejects.toMatchObject({ code: 'BAD_RESPONSE' });

@@ -1,4 +1,5 @@
-// The page: record, stop, upload, show the transcript; the memory panel shows what the page holds.
+// The page: record, or choose or drop a file; upload; show the transcript; the memory panel shows
+// what the page holds.
 import { AudioBlobHandler } from './audio-blob-handler.js';
 import { formatBytes, formatClock } from './format.js';
 import { LevelMeter } from './level-meter.js';
@@ -7,6 +8,7 @@ import { SafeMediaRecorder } from './safe-media-recorder.js';
 import { transcribe } from './transcribe-client.js';
 import { ClipList, type ClipEntry } from './ui/clip-list.js';
 import { byId } from './ui/dom.js';
+import { fillLanguages } from './ui/language-select.js';
 import { PageMemoryPanel } from './ui/page-memory-panel.js';
 import { ServerMemoryPanel } from './ui/server-memory-panel.js';
 import { convertToWav } from './wav-converter.js';
@@ -24,11 +26,15 @@ const ui = {
   level: byId<HTMLMeterElement>('level'),
   elapsed: byId<HTMLElement>('elapsed'),
   language: byId<HTMLSelectElement>('language'),
+  translate: byId<HTMLInputElement>('translate'),
+  file: byId<HTMLInputElement>('file'),
   status: byId<HTMLElement>('status'),
   error: byId<HTMLElement>('error'),
   clear: byId<HTMLButtonElement>('clear'),
 };
-const clips = new ClipList(byId('transcripts'), byId('no-transcripts'), memory);
+const clips = new ClipList(byId('transcripts'), byId('no-transcripts'), memory, {
+  tell: (message, failed) => (failed ? showError(message) : say(message)),
+});
 const pagePanel = new PageMemoryPanel(byId<HTMLTableElement>('page-memory').tBodies[0] as HTMLTableSectionElement, byId('page-heap'), memory);
 new ServerMemoryPanel(byId('admin-form'), byId('admin-forget'), byId('server-memory'), showError);
 
@@ -36,6 +42,8 @@ let recorder: SafeMediaRecorder | null = null;
 let meter: LevelMeter | null = null;
 let ticker: ReturnType<typeof setInterval> | undefined;
 let stoppedBeforeStart = false;
+/** What the status line says when nothing is going on. */
+let idle = 'Ready. Press Record to start.';
 
 function say(message: string): void {
   ui.status.textContent = message;
@@ -111,12 +119,12 @@ async function finishRecording(current: SafeMediaRecorder): Promise<void> {
   await closing;
   pagePanel.render();
   if (!blob) {
-    say('Ready. Press Record to start.');
+    say(idle);
     if (!stoppedBeforeStart) showError(failure instanceof Error ? failure.message : String(failure));
     return;
   }
   if (blob.size === 0) {
-    say('Ready. Press Record to start.');
+    say(idle);
     showError('The recording is empty: nothing came from the microphone. Try again and speak for a moment.');
     return;
   }
@@ -131,34 +139,66 @@ async function finishRecording(current: SafeMediaRecorder): Promise<void> {
 async function upload(entry: ClipEntry): Promise<void> {
   const blob = entry.clip?.blob;
   if (!blob) return;
-  say(`Transcribing recording ${entry.number} (${formatBytes(blob.size)})…`);
+  say(`Transcribing ${entry.name} (${formatBytes(blob.size)})…`);
   try {
-    const language = ui.language.value;
     const outcome = await transcribe(blob, {
-      ...(language && { language }),
-      durationMs: entry.durationMs,
+      language: ui.language.value,
+      translate: ui.translate.checked,
+      ...(entry.durationMs !== undefined && { durationMs: entry.durationMs }),
       toWav: (clip) => convertToWav(clip, memory),
     });
     clips.showTranscript(entry, outcome);
-    say(`Recording ${entry.number} transcribed.`);
+    say(`${entry.name} transcribed.`);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     clips.showFailure(entry, message, () => {
       clearError();
       void upload(entry);
     });
-    showError(`Recording ${entry.number} was not transcribed: ${message}`);
-    say('Ready. Press Record to start.');
+    showError(`${entry.name} was not transcribed. ${message}`);
+    say(idle);
   }
   pagePanel.render();
 }
 
+/** Chosen or dropped files, one after another, each sent as it is (the server decodes it). */
+async function uploadFiles(files: FileList | File[]): Promise<void> {
+  clearError();
+  for (const file of Array.from(files)) {
+    const entry = clips.add(new AudioBlobHandler(file, memory), undefined, file.name || 'Unnamed file');
+    ui.clear.disabled = false;
+    await upload(entry);
+  }
+}
+
 ui.record.addEventListener('click', () => void startRecording());
+ui.file.addEventListener('change', () => {
+  const files = Array.from(ui.file.files ?? []);
+  ui.file.value = ''; // the same file chosen again is a new upload, and the input holds no File meanwhile
+  void uploadFiles(files);
+});
+// A file dropped anywhere is taken: left to the browser, it would open it and leave the page.
+const dragging = (event: DragEvent): boolean => Array.from(event.dataTransfer?.types ?? []).includes('Files');
+addEventListener('dragover', (event) => {
+  if (!dragging(event)) return;
+  event.preventDefault();
+  if (event.dataTransfer) event.dataTransfer.dropEffect = 'copy';
+  document.body.classList.add('dropping');
+});
+addEventListener('dragleave', (event) => {
+  if (!event.relatedTarget) document.body.classList.remove('dropping');
+});
+addEventListener('drop', (event) => {
+  document.body.classList.remove('dropping');
+  if (!dragging(event)) return;
+  event.preventDefault();
+  void uploadFiles(event.dataTransfer?.files ?? []);
+});
 ui.stop.addEventListener('click', stopRecording);
 ui.clear.addEventListener('click', () => {
   clips.clear();
   ui.clear.disabled = true;
-  ui.record.focus();
+  (ui.record.disabled ? ui.file : ui.record).focus(); // where the next clip comes from
   say('Transcripts cleared.');
   pagePanel.render();
 });
@@ -169,16 +209,18 @@ setInterval(() => {
   if (!document.hidden) pagePanel.render();
 }, 2000);
 
+fillLanguages(ui.language);
 const g = globalThis as { MediaRecorder?: unknown; isSecureContext?: boolean };
 if (!navigator.mediaDevices?.getUserMedia || !g.MediaRecorder) {
-  say('Recording is not available.');
-  showError(
+  // Not an error: the page still works for files, so the reason sits in the hint, not the alert.
+  idle = 'Ready. Choose or drop a file to transcribe.';
+  byId('drop-hint').textContent =
     g.isSecureContext === false
-      ? 'Recording needs a secure page: open talk2me over https or on localhost.'
-      : 'This browser cannot record audio (no MediaRecorder).',
-  );
+      ? 'Recording needs HTTPS or localhost; you can still upload a file, or drop one anywhere on the page.'
+      : 'This browser cannot record audio; you can still upload a file, or drop one anywhere on the page.';
+  say(idle);
 } else {
   ui.record.disabled = false;
-  say('Ready. Press Record to start.');
+  say(idle);
 }
 pagePanel.render();

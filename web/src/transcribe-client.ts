@@ -5,11 +5,13 @@
 // proportion to its length. If the server cannot decode the recorded format
 // (no ffmpeg there: 415 AUDIO_UNSUPPORTED_FORMAT), the clip is converted and sent once more.
 // The measurements: web/README.md, "Upload".
+import { errorSentence } from './error-sentences.js';
 import { extensionFor } from './mime-type.js';
+import type { Segment } from './transcript-formats.js';
 
 export interface TranscriptJson {
   text: string;
-  segments: unknown[];
+  segments: Segment[];
   language: string;
   duration_s: number;
   processing_ms: number;
@@ -29,6 +31,8 @@ export interface TranscribeOptions {
   /** How long the clip is; with toWav, a clip up to WAV_UP_TO_MS is sent as WAV. */
   durationMs?: number;
   language?: string;
+  /** Ask for an English translation instead of a transcript in the spoken language. */
+  translate?: boolean;
   signal?: AbortSignal;
   /** Makes 16 kHz mono WAV of the clip (wav-converter.ts in the page). */
   toWav?: (clip: Blob) => Promise<Blob>;
@@ -67,8 +71,11 @@ export async function transcribe(clip: Blob, options: TranscribeOptions = {}): P
 
 async function post(audio: Blob, options: TranscribeOptions): Promise<TranscriptJson> {
   const form = new FormData();
-  form.append('audio', audio, `clip.${extensionFor(audio.type)}`);
+  // A chosen file keeps its name (the server sniffs the bytes; the name only shows in its logs).
+  const name = (audio as { name?: string }).name;
+  form.append('audio', audio, name || `clip.${extensionFor(audio.type)}`);
   if (options.language) form.append('language', options.language);
+  if (options.translate) form.append('translate', 'true');
   let response: Response;
   try {
     response = await (options.fetch ?? fetch)(options.endpoint ?? 'transcribe', {
@@ -84,9 +91,8 @@ async function post(audio: Blob, options: TranscribeOptions): Promise<Transcript
   const body: unknown = await response.json().catch(() => null);
   if (!response.ok) {
     const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
-    const retry = response.headers.get('retry-after');
-    const message = error?.message ?? `The server answered ${response.status} ${response.statusText}`.trim();
-    throw new UploadError(response.status, error?.code ?? `HTTP_${response.status}`, retry ? `${message} Try again in ${retry} s.` : message);
+    const code = error?.code ?? `HTTP_${response.status}`;
+    throw new UploadError(response.status, code, errorSentence(response.status, code, error?.message ?? '', response.headers.get('retry-after')));
   }
   if (!body || typeof (body as TranscriptJson).text !== 'string') throw new UploadError(response.status, 'BAD_RESPONSE', 'The server sent an answer this page does not understand.');
   return body as TranscriptJson;

@@ -18,6 +18,8 @@ export interface LaunchOptions {
   /** Accept permission prompts (--use-fake-ui-for-media-stream); false: they are answered by the browser. */
   acceptPrompts?: boolean;
   viewport?: { width: number; height: number };
+  /** More command-line switches, e.g. --host-resolver-rules to open the page under another name. */
+  args?: string[];
 }
 
 export interface Chromium {
@@ -32,6 +34,7 @@ export async function launchChromium(options: LaunchOptions): Promise<Chromium> 
   const args = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
   if (options.acceptPrompts !== false) args.push('--use-fake-ui-for-media-stream');
   if (options.microphone) args.push('--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${options.microphone}`);
+  args.push(...(options.args ?? []));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
     headless: true,

@@ -2,15 +2,18 @@
 // while it is among the last few clips, so an afternoon of recording holds a handful of clips, not
 // all of them. Everything audio is let go when the page is hidden.
 import type { AudioBlobHandler } from '../audio-blob-handler.js';
-import { formatBytes, formatSeconds } from '../format.js';
+import { formatBytes, formatClock, formatSeconds } from '../format.js';
 import type { MemoryManager } from '../memory-manager.js';
 import type { TranscribeOutcome } from '../transcribe-client.js';
 import { el } from './dom.js';
+import { transcriptActions } from './transcript-actions.js';
 
 export interface ClipEntry {
   readonly number: number;
-  /** How long the recording ran. */
-  readonly durationMs: number;
+  /** "Recording 3", or the chosen file's name. */
+  readonly name: string;
+  /** How long the recording ran (unknown for a file). */
+  readonly durationMs: number | undefined;
   readonly item: HTMLLIElement;
   readonly text: HTMLParagraphElement;
   readonly meta: HTMLParagraphElement;
@@ -24,6 +27,8 @@ export interface ClipListOptions {
   maxClips?: number;
   /** ... and at most this many bytes of them (default 50 MB); the newest clip is always kept. */
   maxBytes?: number;
+  /** Where the copy button reports how it went. */
+  tell?: (message: string, failed: boolean) => void;
 }
 
 export class ClipList {
@@ -32,6 +37,7 @@ export class ClipList {
   readonly #memory: MemoryManager;
   readonly #maxClips: number;
   readonly #maxBytes: number;
+  readonly #tell: (message: string, failed: boolean) => void;
   /** Entries that still hold audio, oldest first. */
   #playable: ClipEntry[] = [];
   #count = 0;
@@ -43,23 +49,27 @@ export class ClipList {
     this.#memory = memory;
     this.#maxClips = options.maxClips ?? 10;
     this.#maxBytes = options.maxBytes ?? 50 * 1024 * 1024;
+    this.#tell = options.tell ?? (() => undefined);
   }
 
   get size(): number {
     return this.#list.childElementCount;
   }
 
-  /** A new entry for a clip being transcribed, playable at once. */
-  add(clip: AudioBlobHandler, durationMs: number): ClipEntry {
-    const number = ++this.#count;
+  /** A new entry for a clip (a recording, or a file when `fileName` is given) being transcribed, playable at once. */
+  add(clip: AudioBlobHandler, durationMs?: number, fileName?: string): ClipEntry {
+    // Recordings are numbered among themselves; a file goes by its name.
+    const number = fileName === undefined ? ++this.#count : this.#count;
+    const name = fileName ?? `Recording ${number}`;
     const player = el('audio', { controls: true, preload: 'none', src: clip.getObjectURL() });
-    player.setAttribute('aria-label', `Recording ${number}`);
+    player.setAttribute('aria-label', name);
     const entry: ClipEntry = {
       number,
+      name,
       durationMs,
       item: el('li'),
       text: el('p', { className: 'clip-text', textContent: 'Transcribing…' }),
-      meta: el('p', { className: 'clip-meta', textContent: `Recording ${number} · ${formatBytes(clip.size)}` }),
+      meta: el('p', { className: 'clip-meta', textContent: `${name} · ${formatBytes(clip.size)}` }),
       clip,
       player,
       retry: null,
@@ -79,11 +89,24 @@ export class ClipList {
   showTranscript(entry: ClipEntry, outcome: TranscribeOutcome): void {
     this.#removeRetry(entry);
     entry.text.className = 'clip-text';
-    entry.text.textContent = outcome.text.trim() || '(no speech recognised)';
-    const sent = outcome.sent === 'wav' ? 'sent as WAV' : 'sent as recorded';
+    // Each segment on a line of its own behind the time it starts at.
+    const lines = outcome.segments.filter((s) => s.text.trim());
+    if (lines.length === 0) entry.text.textContent = outcome.text.trim() || '(no speech recognised)';
+    else {
+      entry.text.replaceChildren(
+        ...lines.flatMap((s, i) => [
+          ...(i > 0 ? ['\n'] : []),
+          el('time', { className: 'stamp', dateTime: `PT${s.start.toFixed(2)}S`, textContent: formatClock(s.start * 1000) }),
+          ` ${s.text.trim()}`,
+        ]),
+      );
+    }
+    const sent = outcome.sent === 'wav' ? 'sent as WAV' : entry.durationMs === undefined ? 'sent as chosen' : 'sent as recorded';
     entry.meta.textContent =
-      `Recording ${entry.number} · ${formatSeconds(outcome.duration_s)} · ${outcome.language} · ` +
+      `${entry.name} · ${formatSeconds(outcome.duration_s)} · ${outcome.language} · ` +
       `${formatBytes(outcome.uploadedBytes)} ${sent} · transcribed in ${Math.round(outcome.processing_ms)} ms`;
+    entry.item.querySelector('.actions')?.remove();
+    entry.meta.after(transcriptActions(entry.name, outcome, this.#memory, this.#tell));
   }
 
   showFailure(entry: ClipEntry, message: string, retry: (() => void) | null): void {
@@ -92,7 +115,7 @@ export class ClipList {
     entry.text.textContent = `Not transcribed: ${message}`;
     if (retry && entry.clip) {
       entry.retry = el('button', { type: 'button', textContent: 'Try again' });
-      entry.retry.setAttribute('aria-label', `Transcribe recording ${entry.number} again`);
+      entry.retry.setAttribute('aria-label', `Try again to transcribe ${entry.name}`);
       entry.retry.addEventListener('click', retry, { once: true });
       entry.item.append(entry.retry);
     }
