@@ -32,6 +32,8 @@ export async function startTestServer(webRoot: string, env: Record<string, strin
     LOG_LEVEL: 'warn',
     MAX_CONCURRENCY: '1',
     ADMIN_TOKEN,
+    // The page is also opened under a name (not a secure context): the loopback Host check lets it in.
+    ALLOWED_HOSTS: 'talk2me.test',
     ...env,
   });
   const logger = pino({ level: 'warn' }, pino.destination({ dest: config.logFile ?? '/dev/null', sync: true, mkdir: true }));
