@@ -74,14 +74,19 @@ function statusOf(err: Talk2meError): number {
   return STATUS_BY_CODE[err.code] ?? 500;
 }
 
+/** Seconds a client is told to wait when nothing more precise is known: about a short transcription. */
+const DEFAULT_RETRY_AFTER_S = 5;
+
+// Every 429 and every 503 says when to come back, so a client's backoff waits for a slot to free
+// rather than retrying at once.
 function retryHeaders(err: Talk2meError, statusCode: number): Record<string, string> {
   if (err instanceof SessionLimitError && err.retryAfterS !== undefined) return { 'retry-after': String(err.retryAfterS) };
-  return NOT_A_FAULT.has(statusCode) ? { 'retry-after': '5' } : {};
+  return NOT_A_FAULT.has(statusCode) || statusCode === 429 ? { 'retry-after': String(DEFAULT_RETRY_AFTER_S) } : {};
 }
 
 export function mapError(err: unknown): MappedError {
   if (err instanceof HttpError) {
-    return { statusCode: err.statusCode, body: body(err.code, err.message), headers: err.headers, internal: err.statusCode >= 500 && !NOT_A_FAULT.has(err.statusCode) };
+    return { statusCode: err.statusCode, body: body(err.code, err.message), headers: { ...retryHeaders(err, err.statusCode), ...err.headers }, internal: err.statusCode >= 500 && !NOT_A_FAULT.has(err.statusCode) };
   }
   if (err instanceof Talk2meError) {
     const statusCode = statusOf(err);
