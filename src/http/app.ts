@@ -10,6 +10,7 @@ import fastifyStatic from '@fastify/static';
 import underPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 
+import { errorBody } from './errors.js';
 import { clientErrorHandler, errorsPlugin, frameworkErrorHandler } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { securityPlugin } from './plugins/security.js';
@@ -105,7 +106,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           void reply
             .code(503)
             .header('retry-after', '5')
-            .send({ error: { code: 'UNDER_PRESSURE', message: `The server is under pressure (${type}${value === undefined ? '' : ` ${value}`})` } });
+            .send(errorBody(503, 'UNDER_PRESSURE', `The server is under pressure (${type}${value === undefined ? '' : ` ${value}`})`));
         },
       });
       await transcription.register(transcribeRoutes);

@@ -43,7 +43,7 @@ describe('API_KEY', () => {
       const res = await fetch(`${server.url}${path}`, { method: 'POST', body: form, headers: { authorization: 'Bearer nope' } });
       expect(res.status, path).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('Bearer');
-      expect(await res.json()).toMatchObject({ error: { code: 'UNAUTHORIZED', message: expect.stringContaining('API_KEY') } });
+      expect(await res.json()).toMatchObject({ error: { code: 'UNAUTHORIZED', message: expect.stringContaining('API_KEY'), type: 'authentication_error', param: null } });
     }
     expect(await server.uploads()).toEqual([]);
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
