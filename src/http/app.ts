@@ -4,11 +4,13 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
+import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import underPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 
+import { errorBody } from './errors.js';
 import { clientErrorHandler, errorsPlugin, frameworkErrorHandler } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { securityPlugin } from './plugins/security.js';
@@ -19,7 +21,8 @@ import { metricsRoutes } from './routes/metrics.js';
 import { modelsRoutes } from './routes/models.js';
 import { openaiRoutes } from './routes/openai.js';
 import { transcribeRoutes } from './routes/transcribe.js';
-import { whisperServerRoutes } from './routes/whisper-server.js';
+import { whisperServerLoadRoute, whisperServerRoutes } from './routes/whisper-server.js';
+import { requireToken } from './token-guard.js';
 import type { TrustProxy } from './config.js';
 import { requestIdOf } from './request-id.js';
 import type { Services } from './services.js';
@@ -64,30 +67,52 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { readiness });
   await app.register(metricsRoutes, { token: config.metricsToken });
-  if (config.adminToken) await app.register(adminRoutes, { token: config.adminToken });
-  await app.register(modelsRoutes);
+  if (config.corsOrigins.length > 0) {
+    // Browser apps on other origins; the page served here is same-origin and needs none of this.
+    await app.register(cors, {
+      origin: config.corsOrigins[0] === '*' ? '*' : config.corsOrigins,
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['authorization', 'content-type', 'x-session-id', 'x-request-id'],
+      exposedHeaders: ['x-request-id', 'retry-after'],
+      maxAge: 600,
+    });
+  }
+  if (config.adminToken) {
+    await app.register(adminRoutes, { token: config.adminToken });
+    const adminToken = config.adminToken;
+    await app.register(async (load) => {
+      await load.register(multipart, { limits: { files: 1, fields: 4, fieldSize: 4096, parts: 5 } });
+      await load.register(whisperServerLoadRoute, { adminToken });
+    });
+  }
 
-  await app.register(async (transcription) => {
-    await transcription.register(multipart, {
-      limits: { fileSize: config.maxUploadMb * 1024 * 1024, files: 2, fields: 20, fieldSize: 64 * 1024, parts: 30, headerPairs: 50 },
+  // The API clients call: with API_KEY, every route in here wants `Authorization: Bearer KEY`,
+  // checked before a byte of the body is read.
+  await app.register(async (api) => {
+    if (config.apiKey) api.addHook('onRequest', requireToken(config.apiKey, 'authorization', 'API_KEY'));
+    await api.register(modelsRoutes);
+    await api.register(async (transcription) => {
+      await transcription.register(multipart, {
+        limits: { fileSize: config.maxUploadMb * 1024 * 1024, files: 2, fields: 20, fieldSize: 64 * 1024, parts: 30, headerPairs: 50 },
+      });
+      await transcription.register(underPressure, {
+        maxEventLoopDelay: 2000,
+        maxEventLoopUtilization: 0.995,
+        // Utilisation over the last sample, not since start-up: a cumulative figure barely moves
+        // after a long uptime and stays high for long after a busy start.
+        eventLoopUtilizationMode: 'interval',
+        retryAfter: 5,
+        pressureHandler: (_request, reply, type, value) => {
+          void reply
+            .code(503)
+            .header('retry-after', '5')
+            .send(errorBody(503, 'UNDER_PRESSURE', `The server is under pressure (${type}${value === undefined ? '' : ` ${value}`})`));
+        },
+      });
+      await transcription.register(transcribeRoutes);
+      await transcription.register(openaiRoutes);
+      await transcription.register(whisperServerRoutes);
     });
-    await transcription.register(underPressure, {
-      maxEventLoopDelay: 2000,
-      maxEventLoopUtilization: 0.995,
-      // Utilisation over the last sample, not since start-up: a cumulative figure barely moves
-      // after a long uptime and stays high for long after a busy start.
-      eventLoopUtilizationMode: 'interval',
-      retryAfter: 5,
-      pressureHandler: (_request, reply, type, value) => {
-        void reply
-          .code(503)
-          .header('retry-after', '5')
-          .send({ error: { code: 'UNDER_PRESSURE', message: `The server is under pressure (${type}${value === undefined ? '' : ` ${value}`})` } });
-      },
-    });
-    await transcription.register(transcribeRoutes);
-    await transcription.register(openaiRoutes);
-    await transcription.register(whisperServerRoutes, { adminToken: config.adminToken });
   });
 
   const webRoot = resolve(config.webRoot);

@@ -34,6 +34,10 @@ export interface ServerConfig {
   webRoot: string;
   /** Host names (optionally with a port) answered besides loopback ones when bound to loopback; ["*"]: any. */
   allowedHosts: string[];
+  /** Bearer key the transcription and model routes require (OpenAI clients send it); null: open. */
+  apiKey: string | null;
+  /** Origins whose pages may call the API from a browser; ['*'] any; empty: no CORS. */
+  corsOrigins: string[];
   /** Fastify's trustProxy: whom to believe about the client's address (X-Forwarded-For). */
   trustProxy: TrustProxy;
   memory: MemorySettings;

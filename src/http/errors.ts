@@ -1,5 +1,7 @@
 // Every error a client can cause becomes a 4xx (or 503 when we are full) with a JSON body
-// `{ error: { code, message } }`; anything else is a 500 whose details stay in the log.
+// `{ error: { code, message, type, param } }` — talk2me's code and message, with OpenAI's `type` and
+// `param` beside them so its SDKs surface the error; anything else is a 500 whose details stay in
+// the log.
 import { SessionLimitError } from '../memory/sessions/index.js';
 import { Talk2meError } from '../shared/errors.js';
 
@@ -10,14 +12,32 @@ export class HttpError extends Talk2meError {
     code: string,
     message: string,
     readonly headers: Record<string, string> = {},
-    options?: ErrorOptions,
+    options?: ErrorOptions & { param?: string },
   ) {
     super(code, message, options);
+    this.param = options?.param ?? null;
   }
+
+  /** The request field the error is about, where there is one (OpenAI's `param`). */
+  readonly param: string | null;
 }
 
 export interface ErrorBody {
-  error: { code: string; message: string };
+  error: { code: string; message: string; type: string; param: string | null };
+}
+
+// OpenAI's error types, by status, so its SDKs raise the matching exception class.
+function openAiType(statusCode: number): string {
+  if (statusCode === 401) return 'authentication_error';
+  if (statusCode === 403) return 'permission_error';
+  if (statusCode === 404) return 'not_found_error';
+  if (statusCode === 429) return 'rate_limit_error';
+  return statusCode >= 500 ? 'server_error' : 'invalid_request_error';
+}
+
+/** The one error body of the API. */
+export function errorBody(statusCode: number, code: string, message: string, param: string | null = null): ErrorBody {
+  return { error: { code, message, type: openAiType(statusCode), param } };
 }
 
 export interface MappedError {
@@ -63,10 +83,6 @@ const NOT_A_FAULT = new Set([503, 507]);
 // Waiting cannot help an upload that alone exceeds what a session or an address may hold.
 const BYTE_LIMITS = new Set(['SESSION_TEMP_BYTES_LIMIT', 'ADDRESS_TEMP_BYTES_LIMIT']);
 
-function body(code: string, message: string): ErrorBody {
-  return { error: { code, message } };
-}
-
 function statusOf(err: Talk2meError): number {
   if (err instanceof SessionLimitError && BYTE_LIMITS.has(err.code) && err.requestedBytes !== undefined && err.limit !== undefined && err.requestedBytes > err.limit) {
     return 413;
@@ -74,28 +90,33 @@ function statusOf(err: Talk2meError): number {
   return STATUS_BY_CODE[err.code] ?? 500;
 }
 
+/** Seconds a client is told to wait when nothing more precise is known: about a short transcription. */
+const DEFAULT_RETRY_AFTER_S = 5;
+
+// Every 429 and every 503 says when to come back, so a client's backoff waits for a slot to free
+// rather than retrying at once.
 function retryHeaders(err: Talk2meError, statusCode: number): Record<string, string> {
   if (err instanceof SessionLimitError && err.retryAfterS !== undefined) return { 'retry-after': String(err.retryAfterS) };
-  return NOT_A_FAULT.has(statusCode) ? { 'retry-after': '5' } : {};
+  return NOT_A_FAULT.has(statusCode) || statusCode === 429 ? { 'retry-after': String(DEFAULT_RETRY_AFTER_S) } : {};
 }
 
 export function mapError(err: unknown): MappedError {
   if (err instanceof HttpError) {
-    return { statusCode: err.statusCode, body: body(err.code, err.message), headers: err.headers, internal: err.statusCode >= 500 && !NOT_A_FAULT.has(err.statusCode) };
+    return { statusCode: err.statusCode, body: errorBody(err.statusCode, err.code, err.message, err.param), headers: { ...retryHeaders(err, err.statusCode), ...err.headers }, internal: err.statusCode >= 500 && !NOT_A_FAULT.has(err.statusCode) };
   }
   if (err instanceof Talk2meError) {
     const statusCode = statusOf(err);
-    if (statusCode >= 500 && !NOT_A_FAULT.has(statusCode)) return { statusCode, body: body('INTERNAL_ERROR', 'Internal server error'), headers: {}, internal: true };
-    return { statusCode, body: body(err.code, err.message), headers: retryHeaders(err, statusCode), internal: false };
+    if (statusCode >= 500 && !NOT_A_FAULT.has(statusCode)) return { statusCode, body: errorBody(statusCode, 'INTERNAL_ERROR', 'Internal server error'), headers: {}, internal: true };
+    return { statusCode, body: errorBody(statusCode, err.code, err.message), headers: retryHeaders(err, statusCode), internal: false };
   }
   // Fastify's own client errors (bad JSON, unsupported content type, body too large...).
   const e = err as { statusCode?: number; code?: string; message?: string };
   // The file system refused a write for want of space or quota: the service's state, not a fault.
   if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') {
-    return { statusCode: 507, body: body('INSUFFICIENT_STORAGE', 'The server is short of disk space for uploads; retry later'), headers: { 'retry-after': String(STORAGE_RETRY_AFTER_S) }, internal: false };
+    return { statusCode: 507, body: errorBody(507, 'INSUFFICIENT_STORAGE', 'The server is short of disk space for uploads; retry later'), headers: { 'retry-after': String(STORAGE_RETRY_AFTER_S) }, internal: false };
   }
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return { statusCode: e.statusCode, body: body(e.code ?? 'BAD_REQUEST', e.message ?? 'Bad request'), headers: {}, internal: false };
+    return { statusCode: e.statusCode, body: errorBody(e.statusCode, e.code ?? 'BAD_REQUEST', e.message ?? 'Bad request'), headers: {}, internal: false };
   }
-  return { statusCode: 500, body: body('INTERNAL_ERROR', 'Internal server error'), headers: {}, internal: true };
+  return { statusCode: 500, body: errorBody(500, 'INTERNAL_ERROR', 'Internal server error'), headers: {}, internal: true };
 }

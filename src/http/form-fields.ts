@@ -7,21 +7,21 @@ import { HttpError } from './errors.js';
 export type FormFields = Map<string, string[]>;
 
 function invalid(name: string, expected: string, value: string): HttpError {
-  return new HttpError(400, 'INVALID_PARAMETER', invalidValue(name, expected, value));
+  return new HttpError(400, 'INVALID_PARAMETER', invalidValue(name, expected, value), {}, { param: name });
 }
 
 /** The single value of a field, or undefined; a field sent twice is an error. */
 export function field(fields: FormFields, name: string): string | undefined {
   const values = fields.get(name);
   if (!values || values.length === 0) return undefined;
-  if (values.length > 1) throw new HttpError(400, 'DUPLICATE_PARAMETER', `The field ${name} was sent ${values.length} times`);
+  if (values.length > 1) throw new HttpError(400, 'DUPLICATE_PARAMETER', `The field ${name} was sent ${values.length} times`, {}, { param: name });
   return values[0];
 }
 
 /** Refuses fields the route does not know, so a typo is not silently ignored. */
 export function rejectUnknownFields(fields: FormFields, known: readonly string[]): void {
   for (const name of fields.keys()) {
-    if (!known.includes(name)) throw new HttpError(400, 'UNKNOWN_PARAMETER', `Unknown field ${name}; expected one of ${known.join(', ')}`);
+    if (!known.includes(name)) throw new HttpError(400, 'UNKNOWN_PARAMETER', `Unknown field ${name}; expected one of ${known.join(', ')}`, {}, { param: name });
   }
 }
 
@@ -60,6 +60,6 @@ export function languageField(fields: FormFields, name = 'language'): string | u
 export function textField(fields: FormFields, name: string, maxBytes: number): string | undefined {
   const raw = field(fields, name);
   if (raw === undefined || raw === '') return undefined;
-  if (Buffer.byteLength(raw) > maxBytes) throw new HttpError(400, 'INVALID_PARAMETER', `Expected at most ${maxBytes} bytes for ${name}`);
+  if (Buffer.byteLength(raw) > maxBytes) throw new HttpError(400, 'INVALID_PARAMETER', `Expected at most ${maxBytes} bytes for ${name}`, {}, { param: name });
   return raw;
 }

@@ -6,11 +6,14 @@ import type { TempFileRegistry } from '../memory/temp-files/index.js';
 import type { ModelHost } from '../model/host.js';
 import type { AdmissionQueue } from './admission-queue.js';
 import type { ServerConfig } from './config.js';
+import type { SessionGate } from './session-gate.js';
 
 export interface Services {
   config: ServerConfig;
   files: TempFileRegistry;
   sessions: SessionManager;
+  /** Where requests over their session's concurrency wait for a slot. */
+  sessionGate: SessionGate;
   model: ModelHost;
   memory: MemoryManager;
   queue: AdmissionQueue;

@@ -122,14 +122,18 @@ export async function runTranscription<P>(
   admit(() => assertMultipart(request, route.fileFields));
   const problem = await stagingProblem(services);
   if (problem) throw rejected(problem);
-  using lease = admit(() => services.sessions.beginRequest(sessionId, { address, create: false }));
+  const gone = clientGone(reply);
+  // Over the session's concurrency, the request waits for a slot (a bounded line per session).
+  using lease = await services.sessionGate.begin(sessionId, { address, create: false }, gone).catch((err: unknown) => {
+    throw rejected(err);
+  });
   using reservation = admit(() => services.sessions.reserveTempBytes(sessionId, 0, { address }));
   await using ctx = services.memory.audioProcessing({ owner: sessionTag(sessionId) });
   void lease;
 
   const deadline = new RequestDeadline(config.requestTimeoutS);
   const timeout = deadline.signal;
-  const signal = AbortSignal.any([clientGone(reply), timeout]);
+  const signal = AbortSignal.any([gone, timeout]);
   try {
     const upload = await receiveUpload(request, {
       fileFields: route.fileFields,

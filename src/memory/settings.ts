@@ -21,6 +21,8 @@ export interface MemorySettings {
   gpuGrowthMb: number;
   gpuGrowthChecks: number;
   sessionMaxConcurrent: number;
+  /** Requests over a session's concurrency that wait for a slot before the next is refused (429). */
+  sessionMaxQueued: number;
   sessionMaxTempMb: number;
   sessionMax: number;
   sessionIdleTimeoutS: number;

@@ -2,6 +2,7 @@
 // order: temp file registry, sessions, the model host, the memory manager, the admission queues.
 import { AdmissionQueue } from '../http/admission-queue.js';
 import type { ServerConfig } from '../http/config.js';
+import { SessionGate } from '../http/session-gate.js';
 import type { Services } from '../http/services.js';
 import { MemoryManager } from '../memory/memory-manager.js';
 import { SessionManager } from '../memory/sessions/index.js';
@@ -52,5 +53,6 @@ export async function createServices(config: ServerConfig, logger: Logger, overr
     await model.dispose();
     await files.close();
   };
-  return { config, files, sessions, model, memory, queue, decoding, close };
+  const sessionGate = new SessionGate(sessions, m.sessionMaxQueued);
+  return { config, files, sessions, sessionGate, model, memory, queue, decoding, close };
 }

@@ -158,6 +158,28 @@ const threadsOrShared: Reader<number | null> = (env) => ({
   parse: (raw) => (given(raw) ? numberIn(1, 256, 1)(env).parse(raw) : null),
 });
 
+// An origin as browsers send it: scheme, host and an optional port, nothing after.
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+const corsOrigins: Reader<string[]> = (env) => ({
+  shown: 'unset',
+  parse(raw) {
+    if (!given(raw)) return [];
+    const entries = raw.split(',').map((part) => part.trim()).filter((part) => part !== '');
+    if (entries.includes('*')) return ['*'];
+    const bad = entries.find((entry) => !isOrigin(entry));
+    if (bad !== undefined) throw refuse(env, 'comma-separated origins such as https://app.example.com, or *', bad);
+    return entries;
+  },
+});
+
 function adminTokenLongEnough(env: string, raw: string): void {
   if (raw.length < 16) throw new SettingsError(`Expected ${env} to be at least 16 characters: a short token can be guessed`);
 }
@@ -227,6 +249,8 @@ const SERVER: Table<ServerFields> = {
   shutdownTimeoutS: { env: 'SHUTDOWN_TIMEOUT_S', help: 'how long shutdown waits for in-flight work', read: numberIn(0, 3600, 30) },
   adminToken: { env: 'ADMIN_TOKEN', help: 'token for /admin/* (X-Admin-Token); unset: admin routes answer 404', read: optionalText(adminTokenLongEnough) },
   metricsToken: { env: 'METRICS_TOKEN', help: 'bearer token for /metrics; unset: open', read: optionalText() },
+  apiKey: { env: 'API_KEY', help: 'bearer key the transcription and model routes require (Authorization: Bearer KEY); unset: open', read: optionalText(adminTokenLongEnough) },
+  corsOrigins: { env: 'CORS_ORIGINS', help: 'origins (comma-separated, or *) whose pages may call the API; unset: no CORS', read: corsOrigins },
   trustProxy: {
     env: 'TRUST_PROXY',
     help: 'behind a reverse proxy: its addresses/CIDRs (comma-separated), a hop count or true; the client address then comes from X-Forwarded-For',
@@ -253,7 +277,8 @@ const MEMORY: Table<MemorySettings> = {
   gpuGrowthMb: { env: 'GPU_GROWTH_MB', help: 'GPU growth above the post-load baseline that counts as fragmentation', read: numberIn(1, 1 << 24, 256, { integer: false }) },
   gpuGrowthChecks: { env: 'GPU_GROWTH_CHECKS', help: 'checks in a row of such growth before a reload', read: numberIn(1, 1000, 3) },
   uploadDir: { env: 'UPLOAD_DIR', help: 'where uploads are staged (owned by talk2me)', read: path(defaultUploadDir, '$TMPDIR/talk2me-uploads') },
-  sessionMaxConcurrent: { env: 'SESSION_MAX_CONCURRENT', help: 'concurrent requests per session (429 above)', read: numberIn(1, 1000, 2) },
+  sessionMaxConcurrent: { env: 'SESSION_MAX_CONCURRENT', help: 'concurrent requests per session; more wait their turn', read: numberIn(1, 1000, 2) },
+  sessionMaxQueued: { env: 'SESSION_MAX_QUEUED', help: 'requests of one session waiting for a slot (429 with Retry-After above)', read: numberIn(0, 1000, 8) },
   sessionMaxTempMb: { env: 'SESSION_MAX_TEMP_MB', help: 'upload bytes in flight per session', read: numberIn(1, 1 << 20, 100, { integer: false }) },
   sessionMax: { env: 'SESSION_MAX', help: 'sessions at once', read: numberIn(1, 1_000_000, 1000) },
   sessionIdleTimeoutS: { env: 'SESSION_IDLE_TIMEOUT_S', help: 'a session idle this long is released', read: numberIn(1, 30 * 86_400, 1800, { integer: false }) },

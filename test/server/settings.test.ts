@@ -68,6 +68,7 @@ describe('memory settings', () => {
       gpuGrowthMb: 256,
       gpuGrowthChecks: 3,
       sessionMaxConcurrent: 2,
+      sessionMaxQueued: 8,
       sessionMaxTempMb: 100,
       sessionMax: 1000,
       sessionIdleTimeoutS: 1800,

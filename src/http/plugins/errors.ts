@@ -1,4 +1,4 @@
-// One error shape for the whole API: `{ error: { code, message } }`, 404s included, and also for
+// One error shape for the whole API: `{ error: { code, message, type, param } }`, 404s included, and also for
 // what Fastify and Node refuse before a route runs (a URL that does not decode, a request line or
 // headers that do not parse, headers too large, a client too slow to send its headers).
 import type { Socket } from 'node:net';
@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
-import { type ErrorBody, mapError } from '../errors.js';
+import { errorBody, type ErrorBody, mapError } from '../errors.js';
 import { REQUEST_ID_HEADER } from '../request-id.js';
 import { SECURITY_HEADERS } from '../security-headers.js';
 
@@ -33,13 +33,13 @@ export function frameworkErrorHandler(err: Error, request: FastifyRequest, reply
 // What Node's parser refused, by its error code: the status and the code the client reads.
 function clientErrorOf(code: string | undefined): { status: number; reason: string; body: ErrorBody } {
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    return { status: 408, reason: 'Request Timeout', body: { error: { code: 'CLIENT_TIMEOUT', message: 'The request was not received in time' } } };
+    return { status: 408, reason: 'Request Timeout', body: errorBody(408, 'CLIENT_TIMEOUT', 'The request was not received in time') };
   }
   if (code === 'HPE_HEADER_OVERFLOW') {
-    return { status: 431, reason: 'Request Header Fields Too Large', body: { error: { code: 'HEADERS_TOO_LARGE', message: 'The request headers are too large' } } };
+    return { status: 431, reason: 'Request Header Fields Too Large', body: errorBody(431, 'HEADERS_TOO_LARGE', 'The request headers are too large') };
   }
   const detail = code?.startsWith('HPE_') ? ` (${code.slice(4).toLowerCase().replace(/_/g, ' ')})` : '';
-  return { status: 400, reason: 'Bad Request', body: { error: { code: 'MALFORMED_REQUEST', message: `The request is not valid HTTP/1.1${detail}` } } };
+  return { status: 400, reason: 'Bad Request', body: errorBody(400, 'MALFORMED_REQUEST', `The request is not valid HTTP/1.1${detail}`) };
 }
 
 /**
@@ -76,7 +76,7 @@ export const errorsPlugin = fp(
   async (app: FastifyInstance) => {
     app.setErrorHandler((err, request, reply) => sendMapped(err, request, reply));
     app.setNotFoundHandler((request, reply) => {
-      void reply.code(404).send({ error: { code: 'NOT_FOUND', message: `No route for ${request.method} ${request.url.split('?')[0]}` } });
+      void reply.code(404).send(errorBody(404, 'NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`));
     });
   },
   { name: 'talk2me-errors' },

@@ -62,7 +62,7 @@ const inference: TranscriptionRoute<{ format: Format; translate: boolean }> = {
   },
 };
 
-export async function whisperServerRoutes(app: FastifyInstance, options: { adminToken: string | null }): Promise<void> {
+export async function whisperServerRoutes(app: FastifyInstance): Promise<void> {
   app.post('/inference', async (request, reply) => {
     const { transcription, params } = await runTranscription(app, request, reply, inference);
     switch (params.format) {
@@ -78,22 +78,22 @@ export async function whisperServerRoutes(app: FastifyInstance, options: { admin
         return reply.type('text/vtt; charset=utf-8').send(formatTranscript(transcription, 'vtt'));
     }
   });
+}
 
-  // Without ADMIN_TOKEN there is no reload from the network at all, as for the admin routes.
-  if (options.adminToken) {
-    app.post('/load', { preHandler: requireToken(options.adminToken, 'x-admin-token') }, async (request) => {
-      const fields: FormFields = new Map();
-      for await (const part of request.parts()) {
-        if (part.type === 'file') {
-          part.file.resume();
-          throw new HttpError(400, 'INVALID_PARAMETER', 'Expected the model as a path in the field "model", not a file upload');
-        }
-        fields.set(part.fieldname, [...(fields.get(part.fieldname) ?? []), String(part.value)]);
+/** POST /load, registered only with ADMIN_TOKEN: without it there is no reload from the network at all. */
+export async function whisperServerLoadRoute(app: FastifyInstance, options: { adminToken: string }): Promise<void> {
+  app.post('/load', { preHandler: requireToken(options.adminToken, 'x-admin-token') }, async (request) => {
+    const fields: FormFields = new Map();
+    for await (const part of request.parts()) {
+      if (part.type === 'file') {
+        part.file.resume();
+        throw new HttpError(400, 'INVALID_PARAMETER', 'Expected the model as a path in the field "model", not a file upload');
       }
-      rejectUnknownFields(fields, ['model']);
-      const path = field(fields, 'model');
-      if (!path) throw new HttpError(400, 'MISSING_PARAMETER', 'Expected a model path in the field "model"');
-      return reloadModel(app, path, 'POST /load');
-    });
-  }
+      fields.set(part.fieldname, [...(fields.get(part.fieldname) ?? []), String(part.value)]);
+    }
+    rejectUnknownFields(fields, ['model']);
+    const path = field(fields, 'model');
+    if (!path) throw new HttpError(400, 'MISSING_PARAMETER', 'Expected a model path in the field "model"');
+    return reloadModel(app, path, 'POST /load');
+  });
 }

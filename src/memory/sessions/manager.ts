@@ -143,6 +143,16 @@ export class SessionManager {
     }
   }
 
+  /**
+   * Whether the session (kept or provisional) already runs its maximum of requests, so that
+   * beginRequest would refuse it; asks without counting a refusal or touching anything.
+   */
+  atConcurrencyLimit(id: string): boolean {
+    this.#validate(id);
+    const record = this.#sessions.get(id) ?? this.#provisional.get(id);
+    return record !== undefined && record.inflight >= this.limits.maxConcurrentPerSession;
+  }
+
   /** The session's snapshot without creating it or marking it seen; undefined if it does not exist. */
   peek(id: string): SessionInfo | undefined {
     this.#validate(id);
