@@ -23,7 +23,7 @@ beforeAll(async () => {
   // Built before any server starts: seconds of synchronous work would count as event-loop pressure.
   long = await form([['audio', { data: clip(120), filename: 'long.wav', type: 'audio/wav' }]]);
   short = await form([['audio', { data: clip(2), filename: 'short.wav', type: 'audio/wav' }]]);
-  server = await listen(root, 'pressure', { ADMIN_TOKEN, MAX_CONCURRENCY: '1', MAX_QUEUE: '1', SESSION_MAX_CONCURRENT: '1', REQUEST_TIMEOUT_S: '120' });
+  server = await listen(root, 'pressure', { ADMIN_TOKEN, MAX_CONCURRENCY: '1', MAX_QUEUE: '1', SESSION_MAX_CONCURRENT: '1', SESSION_MAX_QUEUED: '0', REQUEST_TIMEOUT_S: '120' });
 });
 
 afterAll(async () => {
@@ -146,7 +146,7 @@ describe('back-pressure', () => {
     expect(server.services.sessions.stats()).toMatchObject({ inflight: 0, tempBytes: 0 });
   });
 
-  it('a session over SESSION_MAX_CONCURRENT gets 429 over a real connection, before its upload is read', async () => {
+  it('with no waiting line, a session over SESSION_MAX_CONCURRENT gets 429 over a real connection, before its upload is read', async () => {
     const headers = { 'x-session-id': 'twice-at-once' };
     const first = send(`${server.url}/transcribe`, { body: long, headers });
     await waitFor(() => server.services.sessions.stats().inflight === 1, 'the first request to be admitted');

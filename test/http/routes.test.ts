@@ -18,7 +18,8 @@ let server: InjectInstance;
 
 beforeAll(async () => {
   root = await makeRoot('routes');
-  server = await injectApp(root, 'routes', { SESSION_MAX_CONCURRENT: '1', MAX_QUEUE: '8' });
+  // No waiting line per session: a request over the session's concurrency is refused at once.
+  server = await injectApp(root, 'routes', { SESSION_MAX_CONCURRENT: '1', SESSION_MAX_QUEUED: '0', MAX_QUEUE: '8' });
 });
 
 afterAll(async () => {
@@ -248,7 +249,7 @@ describe('sessions', () => {
     }
   });
 
-  it('refuses a request over SESSION_MAX_CONCURRENT for one session with 429, not another session', async () => {
+  it('with no waiting line, refuses a request over SESSION_MAX_CONCURRENT for one session with 429 and Retry-After, not another session', async () => {
     const headers = { 'x-session-id': 'busy-session' };
     const [a, b, other] = await Promise.all([
       transcribe([audio(clip(3))], headers),
@@ -259,6 +260,7 @@ describe('sessions', () => {
     expect(statuses).toEqual([200, 429]);
     const refused = a.statusCode === 429 ? a : b;
     expect(errorCode(refused.json())).toBe('SESSION_CONCURRENCY_LIMIT');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
     expect(other.statusCode, other.body).toBe(200);
     // The session's slot is free again once its request is over.
     expect((await transcribe([audio(clip(1))], headers)).statusCode).toBe(200);
