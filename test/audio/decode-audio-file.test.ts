@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioDecodeError, decodeAudioFile, isFfmpegAvailable, type AudioDecodeErrorCode } from '../../src/audio/index.js';
 import { ascii, buildWav, concatBytes, fmtChunk, riff, sine } from './helpers/wav-builder.js';
 import { toneAmplitude, zeroCrossingFrequency } from './helpers/signal-analysis.js';
+import { isRunning } from '../helpers/processes.js';
 
 const run = promisify(execFile);
 const FFMPEG = await isFfmpegAvailable();
@@ -25,16 +26,6 @@ async function expectRejection(promise: Promise<unknown>, code: AudioDecodeError
   const e = error as AudioDecodeError;
   expect({ code: e.code, message: e.message }).toEqual({ code, message: expect.stringMatching(message) });
   return e;
-}
-
-/** True while a process with this pid exists (signal 0 only checks). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -12,21 +12,12 @@ import { isFfmpegAvailable } from '../../src/audio/index.js';
 import { clip, convert } from './helpers/audio.js';
 import { errorCode, injectApp, makeRoot, waitFor, type InjectInstance, type Root } from './helpers/harness.js';
 import { form } from './helpers/multipart.js';
+import { isRunning } from '../helpers/processes.js';
 
 const FFMPEG = await isFfmpegAvailable();
 
 let root: Root;
 let mp3: Buffer;
-
-/** True while a process with this pid exists (signal 0 only checks). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** An ffmpeg whose first run hangs (recording its pid; exec keeps it) and whose later runs are ffmpeg. */
 async function firstRunHangs(name: string): Promise<{ exe: string; pidFile: string }> {

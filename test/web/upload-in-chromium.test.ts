@@ -18,7 +18,7 @@ import { axeViolations } from './helpers/axe.js';
 import { useChromiumPage } from './helpers/chromium-page.js';
 import { hasChromium, launchChromium, NO_CHROMIUM_REASON, type Chromium } from './helpers/chromium.js';
 import { wavBytes } from './helpers/fake-microphone.js';
-import { liveTracked, READY } from './helpers/page-driver.js';
+import { liveTracked, playToEnd, READY } from './helpers/page-driver.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 if (!hasChromium) console.warn(`Skipping the Chromium tests: ${NO_CHROMIUM_REASON}`);
@@ -112,20 +112,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'files in the page, in Chromium' : `
       expect(await entry.locator('time.stamp').first().textContent()).toMatch(/^\d+:\d\d$/);
     }
     expect(await entry.locator('.clip-meta').textContent()).toMatch(/^speech\.wav · [\d.]+ s · \w+ · [\d.]+ K?B sent as chosen · transcribed in \d+ ms$/);
-    const played = await entry.getByLabel('speech.wav', { exact: true }).evaluate(
-      (element) =>
-        new Promise<number>((resolve, reject) => {
-          const audio = element as unknown as {
-            play(): Promise<void>;
-            currentTime: number;
-            error: { message: string } | null;
-            addEventListener(type: string, fn: () => void, options: { once: boolean }): void;
-          };
-          audio.addEventListener('ended', () => resolve(audio.currentTime), { once: true });
-          audio.addEventListener('error', () => reject(new Error(audio.error?.message ?? 'playback failed')), { once: true });
-          audio.play().catch(reject);
-        }),
-    );
+    const played = await playToEnd(entry.getByLabel('speech.wav', { exact: true }));
     expect(played).toBeGreaterThan(1.5);
     expect(await liveTracked(page)).toEqual({ audioContexts: 0, mediaStreams: 0, mediaRecorders: 0, objectURLs: 1 });
   });

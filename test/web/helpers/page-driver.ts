@@ -1,6 +1,6 @@
 // Drives the page the way a person does (buttons by their accessible names) and reads what the
 // page says about its own memory (talk2me.memory, the console handle the page sets).
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 
 import type { MemoryStats } from '../../../web/src/memory-manager.js';
 
@@ -56,7 +56,11 @@ export async function recordClip(page: Page, n: number, ms: number): Promise<voi
 
 /** Plays clip `n` from its player to the end; returns the seconds played. */
 export async function playClip(page: Page, n: number): Promise<number> {
-  const player = page.getByLabel(`Recording ${n}`, { exact: true });
+  return playToEnd(page.getByLabel(`Recording ${n}`, { exact: true }));
+}
+
+/** Plays an audio element to its end; returns the seconds played. */
+export async function playToEnd(player: Locator): Promise<number> {
   return (await player.evaluate(
     (element) =>
       new Promise<number>((resolve, reject) => {
