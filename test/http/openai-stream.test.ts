@@ -76,4 +76,27 @@ describe('openai client: stream=true', () => {
     // Stopped, not finished: the model's work ended as ABORTED.
     await waitFor(async () => (await rejectedAborted()) === abortedBefore + 1, 'the abort to be counted', 5_000);
   });
+
+  it('ends a stream that already began with an error event when the work fails', async () => {
+    const failing = await listen(root, 'openai-stream-failing');
+    try {
+      const failingClient = new OpenAI({ baseURL: `${failing.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 120_000 });
+      const stream = await failingClient.audio.transcriptions.create({ file: await toFile(clip(45), 'long.wav', { type: 'audio/wav' }), model: 'whisper-1', stream: true });
+      const seen: string[] = [];
+      const err = await (async () => {
+        for await (const event of stream) {
+          seen.push(event.type);
+          // The model going away under the transcription: its work is cancelled mid-stream.
+          if (seen.length === 1) void failing.services.model.dispose();
+        }
+      })().catch((e: unknown) => e);
+      expect(seen[0]).toBe('transcript.text.delta');
+      expect(seen).not.toContain('transcript.text.done');
+      expect(err).toBeInstanceOf(OpenAI.APIError);
+      expect(err).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
+      await waitFor(() => failing.services.model.inflight === 0, 'the work to stop', 30_000);
+    } finally {
+      await failing.close();
+    }
+  });
 });
