@@ -68,20 +68,35 @@ TranscribeOptions to_transcribe_options(const Napi::Value &value) {
   read_number(o, "bestOf", t.best_of);
   read_number(o, "threads", t.threads);
   read_bool(o, "timestamps", t.timestamps);
+  read_bool(o, "wordTimestamps", t.word_timestamps);
   return t;
+}
+
+Napi::Object to_js(Napi::Env env, const Segment &s) {
+  Napi::Object js = Napi::Object::New(env);
+  js.Set("startMs", num(env, static_cast<double>(s.start_ms)));
+  js.Set("endMs", num(env, static_cast<double>(s.end_ms)));
+  js.Set("text", Napi::String::New(env, s.text));
+  js.Set("noSpeechProb", num(env, s.no_speech_prob));
+  Napi::Array tokens = Napi::Array::New(env, s.tokens.size());
+  for (size_t i = 0; i < s.tokens.size(); ++i) tokens.Set(static_cast<uint32_t>(i), num(env, s.tokens[i]));
+  js.Set("tokens", tokens);
+  if (s.avg_logprob) js.Set("avgLogprob", num(env, *s.avg_logprob));
+  Napi::Array words = Napi::Array::New(env, s.words.size());
+  for (size_t i = 0; i < s.words.size(); ++i) {
+    Napi::Object w = Napi::Object::New(env);
+    w.Set("text", Napi::String::New(env, s.words[i].text));
+    w.Set("startMs", num(env, static_cast<double>(s.words[i].start_ms)));
+    w.Set("endMs", num(env, static_cast<double>(s.words[i].end_ms)));
+    words.Set(static_cast<uint32_t>(i), w);
+  }
+  js.Set("words", words);
+  return js;
 }
 
 Napi::Object to_js(Napi::Env env, const TranscribeResult &r) {
   Napi::Array segments = Napi::Array::New(env, r.segments.size());
-  for (size_t i = 0; i < r.segments.size(); ++i) {
-    const Segment &s = r.segments[i];
-    Napi::Object js = Napi::Object::New(env);
-    js.Set("startMs", num(env, static_cast<double>(s.start_ms)));
-    js.Set("endMs", num(env, static_cast<double>(s.end_ms)));
-    js.Set("text", Napi::String::New(env, s.text));
-    js.Set("noSpeechProb", num(env, s.no_speech_prob));
-    segments.Set(static_cast<uint32_t>(i), js);
-  }
+  for (size_t i = 0; i < r.segments.size(); ++i) segments.Set(static_cast<uint32_t>(i), to_js(env, r.segments[i]));
   Napi::Object timings = Napi::Object::New(env);
   timings.Set("melMs", num(env, r.timings.mel_ms));
   timings.Set("encodeMs", num(env, r.timings.encode_ms));

@@ -10,6 +10,7 @@ namespace talk2me::addon {
 ModelOptions to_model_options(const Napi::Value &value);
 TranscribeOptions to_transcribe_options(const Napi::Value &value);
 
+Napi::Object to_js(Napi::Env env, const Segment &segment);
 Napi::Object to_js(Napi::Env env, const TranscribeResult &result);
 Napi::Object to_js(Napi::Env env, const TrimReport &report);
 Napi::Object to_js(Napi::Env env, const RecreateReport &report);

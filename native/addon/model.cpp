@@ -6,6 +6,7 @@
 #include "fault.h"
 #include "promise_worker.h"
 #include "thread_job.h"
+#include "transcribe_hooks.h"
 
 namespace talk2me::addon {
 namespace {
@@ -89,6 +90,8 @@ Napi::Value AddonModel::Transcribe(const Napi::CallbackInfo &info) {
   Napi::Float32Array samples = info[0].As<Napi::Float32Array>();
   const TranscribeOptions options = to_transcribe_options(info[1]);
   const uint32_t job = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 0;
+  // { onSegment, onProgress }: made into thread-safe functions before any work starts.
+  std::shared_ptr<TranscribeHookBridge> bridge = TranscribeHookBridge::From(env, info.Length() > 3 ? info[3] : env.Undefined());
   fault_point("transcribe");
   // Copied now: JavaScript may reuse or detach its buffer while the work runs.
   auto pcm = std::make_shared<std::vector<float>>(samples.Data(), samples.Data() + samples.ElementLength());
@@ -96,7 +99,14 @@ Napi::Value AddonModel::Transcribe(const Napi::CallbackInfo &info) {
   if (job != 0) jobs_[job] = cancelled;
   std::shared_ptr<Engine> engine = engine_;
   return ThreadJob<TranscribeResult>::Start(
-      env, "talk2me.transcribe", Value(), [engine, pcm, options, cancelled] { return engine->transcribe(*pcm, options, cancelled); },
+      env, "talk2me.transcribe", Value(), [engine, pcm, options, cancelled, bridge] {
+        // The callbacks stop holding the event loop the moment whisper is done, however it ends.
+        struct ReleaseAtEnd {
+          TranscribeHookBridge &bridge;
+          ~ReleaseAtEnd() { bridge.Release(); }
+        } release{*bridge};
+        return engine->transcribe(*pcm, options, cancelled, bridge->hooks());
+      },
       [](Napi::Env env, TranscribeResult &r) -> Napi::Value {
         fault_point("transcribe.result");
         return to_js(env, r);

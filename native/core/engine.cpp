@@ -49,7 +49,7 @@ std::shared_ptr<Context> Engine::current_or_throw() {
 }
 
 TranscribeResult Engine::transcribe(const std::vector<float> &pcm, const TranscribeOptions &options,
-                                    std::shared_ptr<std::atomic<bool>> cancelled) {
+                                    std::shared_ptr<std::atomic<bool>> cancelled, const TranscribeHooks &hooks) {
   std::shared_ptr<Context> context;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -71,7 +71,7 @@ TranscribeResult Engine::transcribe(const std::vector<float> &pcm, const Transcr
 
   validate_transcribe_options(*context, options, pcm.size());
   StateLease lease(context->pool(), context->pool().acquire([&] { return cancelled->load(); }));
-  return run_transcription(*context, lease.get(), pcm, options, options_.threads, *cancelled);
+  return run_transcription(*context, lease.get(), pcm, options, options_.threads, *cancelled, hooks);
 }
 
 TrimReport Engine::trim() {

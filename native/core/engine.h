@@ -23,7 +23,8 @@ class Engine {
   static std::shared_ptr<Engine> load(const std::string &path, const ModelOptions &options);
   ~Engine();
 
-  TranscribeResult transcribe(const std::vector<float> &pcm, const TranscribeOptions &options, std::shared_ptr<std::atomic<bool>> cancelled);
+  TranscribeResult transcribe(const std::vector<float> &pcm, const TranscribeOptions &options, std::shared_ptr<std::atomic<bool>> cancelled,
+                              const TranscribeHooks &hooks = {});
   TrimReport trim();
   // Loads `path` (or the current model's path again), then swaps it in. On failure the current
   // context keeps serving and the error is thrown.

@@ -1,6 +1,7 @@
 #pragma once
 // Plain data crossing the core's boundary.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,13 @@ struct TranscribeOptions {
   int best_of = 1;
   int threads = 0;                     // 0: the model's default
   bool timestamps = true;              // segment timestamps
+  bool word_timestamps = false;        // per-word times from whisper.cpp's token timestamps
+};
+
+struct Word {
+  std::string text;  // without the leading space that starts a word
+  int64_t start_ms = 0;
+  int64_t end_ms = 0;
 };
 
 struct Segment {
@@ -35,6 +43,16 @@ struct Segment {
   int64_t end_ms = 0;
   std::string text;
   float no_speech_prob = 0.0f;
+  std::vector<int32_t> tokens;         // text tokens only: no timestamps nor other special tokens
+  std::optional<float> avg_logprob;    // mean log probability of `tokens`; none without tokens
+  std::vector<Word> words;             // filled only when word_timestamps was asked
+};
+
+// Called on the transcribing thread while whisper.cpp decodes; either may be empty. They must not
+// throw: whisper.cpp's C callbacks cannot carry an exception back out.
+struct TranscribeHooks {
+  std::function<void(const Segment &)> on_segment;  // each segment as soon as it is decoded
+  std::function<void(int)> on_progress;             // percent of the audio done, ending at 100
 };
 
 struct Timings {

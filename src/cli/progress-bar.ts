@@ -1,5 +1,6 @@
 /**
- * A download progress display for the CLI, written to stderr by default.
+ * A progress display for the CLI, written to stderr by default: bytes of a download, or (unit
+ * 'percent') the percent done of a transcription.
  *
  * On a TTY it redraws one line in place (bar, percent, bytes, rate, ETA), at most every
  * `redrawIntervalMs`. When the stream is not a TTY (a log file, CI, a pipe) it prints a plain line
@@ -29,6 +30,14 @@ export interface ProgressBarOptions {
   plainIntervalMs?: number;
   /** Rate is measured over roughly this much recent time. Default 5000 ms. */
   rateWindowMs?: number;
+  /** What is counted: bytes (default) or percent, where `received` runs from 0 to a total of 100. */
+  unit?: 'bytes' | 'percent';
+  /**
+   * Plain mode, percent unit: also a line each time progress moved this many points. Default 10.
+   * A transcription reports progress once per window of audio, so a time interval alone may print
+   * nothing for a run of many seconds.
+   */
+  plainStepPercent?: number;
 }
 
 export interface ProgressSnapshot {
@@ -97,6 +106,9 @@ export class ProgressBar {
   private readonly redrawIntervalMs: number;
   private readonly plainIntervalMs: number;
   private readonly rateWindowMs: number;
+  private readonly unit: 'bytes' | 'percent';
+  private readonly plainStepPercent: number;
+  private lastPlainReceived = 0;
 
   private readonly startedAt: number;
   private samples: Sample[] = [];
@@ -114,6 +126,8 @@ export class ProgressBar {
     this.redrawIntervalMs = options.redrawIntervalMs ?? 100;
     this.plainIntervalMs = options.plainIntervalMs ?? 5000;
     this.rateWindowMs = options.rateWindowMs ?? 5000;
+    this.unit = options.unit ?? 'bytes';
+    this.plainStepPercent = options.plainStepPercent ?? 10;
     this.startedAt = this.now();
     this.lastPlainAt = this.startedAt;
     this.samples.push({ t: this.startedAt, received: 0 });
@@ -122,6 +136,11 @@ export class ProgressBar {
   /** Shaped to be passed straight as fetchModel's `onProgress`. */
   readonly onProgress = (p: ProgressSnapshot): void => {
     this.update(p);
+  };
+
+  /** Percent unit: `percent` of 100 done. */
+  readonly onPercent = (percent: number): void => {
+    this.update({ received: percent, total: 100 });
   };
 
   update(p: ProgressSnapshot): void {
@@ -136,8 +155,10 @@ export class ProgressBar {
       }
       return;
     }
-    if (t - this.lastPlainAt >= this.plainIntervalMs) {
+    const stepped = this.unit === 'percent' && p.received - this.lastPlainReceived >= this.plainStepPercent;
+    if (stepped || t - this.lastPlainAt >= this.plainIntervalMs) {
       this.lastPlainAt = t;
+      this.lastPlainReceived = p.received;
       this.stream.write(`${this.plainLine(t)}\n`);
     }
   }
@@ -152,7 +173,7 @@ export class ProgressBar {
     const avg = elapsedS > 0 ? bytes / elapsedS : null;
     const summary =
       message ??
-      `done, ${formatBytes(bytes)} in ${formatDuration(elapsedS)} (${formatRate(avg)})`;
+      (this.unit === 'percent' ? `done in ${formatDuration(elapsedS)}` : `done, ${formatBytes(bytes)} in ${formatDuration(elapsedS)} (${formatRate(avg)})`);
     this.endWith(`${this.prefix()}${summary}`);
   }
 
@@ -198,6 +219,7 @@ export class ProgressBar {
   /** One plain-text progress line (no bar), as written in non-TTY mode. */
   plainLine(t: number = this.now()): string {
     const { received, total } = this.last;
+    if (this.unit === 'percent') return `${this.prefix()}${formatPercent(received, 100)}, ETA ${formatDuration(this.eta(t))}`;
     const rate = formatRate(this.rate(t));
     if (total === null) {
       return `${this.prefix()}${formatBytes(received)} at ${rate}`;
@@ -214,7 +236,10 @@ export class ProgressBar {
     const rate = formatRate(this.rate(t));
     let stats: string;
     let fraction: number | null = null;
-    if (total === null) {
+    if (this.unit === 'percent') {
+      fraction = Math.min(1, received / 100);
+      stats = `${formatPercent(received, 100).padStart(6)}  ETA ${formatDuration(this.eta(t))}`;
+    } else if (total === null) {
       stats = `${formatBytes(received)}  ${rate}`;
     } else {
       fraction = total > 0 ? Math.min(1, received / total) : 1;

@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { AudioDecodeError, decodeAudioFile } from '../audio/index.js';
 import { sessionTag } from '../memory/sessions/index.js';
-import type { TranscribeOptions, Transcription } from '../native/index.js';
+import type { Segment, TranscribeOptions, Transcription } from '../native/index.js';
 import { HttpError } from './errors.js';
 import type { FormFields } from './form-fields.js';
 import { sessionIdOf } from './session.js';
@@ -26,6 +26,11 @@ export interface TranscriptionRoute<P> {
   fileFields: readonly string[];
   /** Checks the form's fields (throws 400) and says how to transcribe. */
   parse(fields: FormFields): { params: P; options: TranscribeOptions };
+}
+
+/** What one request hears while whisper works: given the parsed params, a listener for each segment as it is decoded (a streaming answer), or none. */
+export interface TranscriptionListener<P> {
+  segmentListener?(params: P): ((segment: Segment) => void) | undefined;
 }
 
 export interface TranscriptionOutcome<P> {
@@ -99,6 +104,7 @@ export async function runTranscription<P>(
   request: FastifyRequest,
   reply: FastifyReply,
   route: TranscriptionRoute<P>,
+  listener: TranscriptionListener<P> = {},
 ): Promise<TranscriptionOutcome<P>> {
   const { services, metrics } = app;
   const { config } = services;
@@ -145,6 +151,7 @@ export async function runTranscription<P>(
     // The registry tracks the path from before the file existed; its size feeds stats and metrics.
     if (services.files.has(upload.path)) services.files.setSize(upload.path, upload.bytes);
     const { params, options } = route.parse(upload.fields);
+    const onSegment = listener.segmentListener?.(params);
     // Valid: the session is kept now (or, when every session is busy, the request goes on without).
     services.sessions.keep(sessionId, { address });
     // Decoding has its own slots and time limit, so a slow or hostile upload holds no transcription
@@ -157,7 +164,8 @@ export async function runTranscription<P>(
     // Long audio takes long to transcribe: the limit grows with it, so a clip MAX_AUDIO_S allows is
     // not cut off by a limit sized for short ones.
     deadline.extendTo(config.requestTimeoutS + audio.durationS * config.requestTimeoutPerAudioS);
-    const transcription = await services.queue.run(({ threads }) => services.model.transcribe(audio.pcm, { ...options, threads }, { signal }), signal);
+    const control = { signal, ...(onSegment && { onSegment }) };
+    const transcription = await services.queue.run(({ threads }) => services.model.transcribe(audio.pcm, { ...options, threads }, control), signal);
     const processingMs = performance.now() - started;
     metrics.transcriptionDuration.observe({ route: route.route }, processingMs / 1000);
     metrics.audioSeconds.inc({ route: route.route }, transcription.durationS);

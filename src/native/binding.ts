@@ -11,11 +11,29 @@ import type { LoadOptions, TranscribeOptions } from './options.js';
 export type RawModelOptions = LoadOptions;
 export type RawTranscribeOptions = TranscribeOptions;
 
+export interface RawWord {
+  text: string;
+  startMs: number;
+  endMs: number;
+}
+
 export interface RawSegment {
   startMs: number;
   endMs: number;
   text: string;
   noSpeechProb: number;
+  /** Text tokens only (no timestamps nor other special tokens). */
+  tokens: number[];
+  /** Mean log probability of `tokens`; absent when there are none. */
+  avgLogprob?: number;
+  /** Empty unless word timestamps were asked for. */
+  words: RawWord[];
+}
+
+/** Called on the JavaScript thread while whisper decodes. */
+export interface RawTranscribeHooks {
+  onSegment?: (segment: RawSegment) => void;
+  onProgress?: (percent: number) => void;
 }
 
 export interface RawTimings {
@@ -84,7 +102,7 @@ export interface RawModelInfo {
 }
 
 export interface RawModel {
-  transcribe(pcm: Float32Array, options: RawTranscribeOptions, jobId: number): Promise<RawTranscription>;
+  transcribe(pcm: Float32Array, options: RawTranscribeOptions, jobId: number, hooks?: RawTranscribeHooks): Promise<RawTranscription>;
   cancel(jobId: number): boolean;
   trim(): Promise<RawTrimReport>;
   recreate(path?: string): Promise<RawRecreateReport>;

@@ -1,5 +1,5 @@
 export { WhisperModel } from './whisper-model.js';
-export type { ModelInfo, ModelMemory, RecreateReport, Segment, TranscribeControl, Transcription, TrimReport } from './whisper-model.js';
+export type { ModelInfo, ModelMemory, RecreateReport, Segment, TranscribeControl, Transcription, TrimReport, Word } from './whisper-model.js';
 export { LANGUAGE_CODE, MAX_BEAM_SIZE, MAX_PROMPT_BYTES, type LoadOptions, type TranscribeOptions } from './options.js';
 export { WhisperError } from './errors.js';
 export type { NativeErrorCode } from './errors.js';

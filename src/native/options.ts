@@ -42,6 +42,8 @@ export interface TranscribeOptions {
   threads?: number;
   /** Segment timestamps. Default true. */
   timestamps?: boolean;
+  /** Per-word times (whisper.cpp's token timestamps), in each segment and in Transcription.words. Default false. */
+  wordTimestamps?: boolean;
 }
 
 export function invalidOption(name: string, expected: string, value: unknown): WhisperError {
@@ -117,6 +119,8 @@ export function checkTranscribeOptions(options: unknown): TranscribeOptions {
   if (translate !== undefined) checked.translate = translate;
   const timestamps = boolean('timestamps', o.timestamps);
   if (timestamps !== undefined) checked.timestamps = timestamps;
+  const wordTimestamps = boolean('wordTimestamps', o.wordTimestamps);
+  if (wordTimestamps !== undefined) checked.wordTimestamps = wordTimestamps;
   const temperature = number('temperature', o.temperature, 0, 1);
   if (temperature !== undefined) checked.temperature = temperature;
   const increment = number('temperatureIncrement', o.temperatureIncrement, 0, 1);
@@ -139,4 +143,11 @@ export function checkPcm(pcm: unknown): Float32Array {
 export function checkPath(name: string, path: unknown): string {
   if (typeof path !== 'string' || path.length === 0) throw invalidOption(name, 'a non-empty string', path);
   return path;
+}
+
+/** A callback option: undefined or a function. */
+export function checkListener<F extends (...args: never[]) => unknown>(name: string, value: unknown): F | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw invalidOption(name, 'a function', value);
+  return value as F;
 }

@@ -1,10 +1,18 @@
 // A whisper.cpp model running in this process: one set of weights, a pool of states serving
 // concurrent transcriptions, and the memory levers (trim, recreate, memory) the memory manager pulls.
-import type { RawMemoryReport, RawModel, RawRecreateReport, RawTimings } from './binding.js';
+import type { RawMemoryReport, RawModel, RawRecreateReport, RawSegment, RawTimings, RawTranscribeHooks } from './binding.js';
 import { loadBinding } from './binding.js';
 import { toWhisperError, WhisperError, withJsStack } from './errors.js';
-import { checkLoadOptions, checkPath, checkPcm, checkTranscribeOptions, type LoadOptions, type TranscribeOptions } from './options.js';
+import { checkListener, checkLoadOptions, checkPath, checkPcm, checkTranscribeOptions, type LoadOptions, type TranscribeOptions } from './options.js';
 import { Slots } from './slots.js';
+
+export interface Word {
+  /** The word without the space before it. */
+  word: string;
+  /** Seconds from the start of the clip, inside its segment. */
+  start: number;
+  end: number;
+}
 
 export interface Segment {
   /** Seconds from the start of the clip. */
@@ -13,11 +21,19 @@ export interface Segment {
   text: string;
   /** whisper.cpp's probability that the window holds no speech. */
   noSpeechProb: number;
+  /** The segment's text tokens (ids in the model's vocabulary); special tokens left out. */
+  tokens: number[];
+  /** Mean log probability of `tokens`; absent when the segment has none. */
+  avgLogprob?: number;
+  /** Present when wordTimestamps was asked for. */
+  words?: Word[];
 }
 
 export interface Transcription {
   text: string;
   segments: Segment[];
+  /** Every segment's words in order; present when wordTimestamps was asked for. */
+  words?: Word[];
   language: string;
   durationS: number;
   timings: RawTimings;
@@ -44,6 +60,31 @@ export type ModelInfo = ReturnType<RawModel['info']>;
 export interface TranscribeControl {
   /** Aborting cancels the transcription (queued or running); it rejects with code ABORTED. */
   signal?: AbortSignal;
+  /** Each segment as soon as whisper has decoded it, in order, before the Promise settles. */
+  onSegment?: (segment: Segment) => void;
+  /** Percent of the audio done, rising, ending at 100 when the transcription succeeds. */
+  onProgress?: (percent: number) => void;
+}
+
+function toSegment(s: RawSegment, withWords: boolean): Segment {
+  const segment: Segment = { start: s.startMs / 1000, end: s.endMs / 1000, text: s.text, noSpeechProb: s.noSpeechProb, tokens: s.tokens };
+  if (s.avgLogprob !== undefined) segment.avgLogprob = s.avgLogprob;
+  if (withWords) segment.words = s.words.map((w) => ({ word: w.text, start: w.startMs / 1000, end: w.endMs / 1000 }));
+  return segment;
+}
+
+/** A listener's error must not end the transcription nor vanish: it is reported like an unhandled one. */
+function guarded<A>(listener: ((arg: A) => void) | undefined): ((arg: A) => void) | undefined {
+  if (!listener) return undefined;
+  return (arg) => {
+    try {
+      listener(arg);
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  };
 }
 
 let nextJobId = 1;
@@ -100,6 +141,13 @@ export class WhisperModel implements AsyncDisposable {
     const checked = checkTranscribeOptions(options);
     this.#throwIfDisposed();
     const { signal } = control;
+    const withWords = checked.wordTimestamps === true;
+    const onSegment = guarded(checkListener<(s: Segment) => void>('onSegment', control.onSegment));
+    const onProgress = guarded(checkListener<(p: number) => void>('onProgress', control.onProgress));
+    const hooks: RawTranscribeHooks = {
+      ...(onSegment && { onSegment: (s: RawSegment) => onSegment(toSegment(s, withWords)) }),
+      ...(onProgress && { onProgress }),
+    };
     const release = await this.#slots.acquire(signal);
     const jobId = nextJobId++;
     const onAbort = (): void => {
@@ -107,11 +155,12 @@ export class WhisperModel implements AsyncDisposable {
     };
     try {
       signal?.addEventListener('abort', onAbort, { once: true });
-      const raw = await withJsStack(() => this.#raw.transcribe(samples, checked, jobId));
-      const segments = raw.segments.map((s) => ({ start: s.startMs / 1000, end: s.endMs / 1000, text: s.text, noSpeechProb: s.noSpeechProb }));
+      const raw = await withJsStack(() => this.#raw.transcribe(samples, checked, jobId, hooks));
+      const segments = raw.segments.map((s) => toSegment(s, withWords));
       return {
         text: segments.map((s) => s.text).join('').trim(),
         segments,
+        ...(withWords && { words: segments.flatMap((s) => s.words ?? []) }),
         language: raw.language,
         durationS: raw.durationMs / 1000,
         timings: raw.timings,

@@ -1,6 +1,8 @@
 // A transcription written out as JSON, plain text, SubRip (SRT) or WebVTT: shared by the CLI and
 // the HTTP API so both speak the same formats.
-import type { Transcription } from '../native/index.js';
+import { deflateSync } from 'node:zlib';
+
+import type { Segment, Transcription } from '../native/index.js';
 
 export const TRANSCRIPT_FORMATS = ['json', 'text', 'srt', 'vtt'] as const;
 export type TranscriptFormat = (typeof TRANSCRIPT_FORMATS)[number];
@@ -38,16 +40,41 @@ function languageName(code: string): string {
   }
 }
 
-/** OpenAI's verbose_json (as whisper.cpp's server also answers it), with the segment fields the decode reports. */
+/**
+ * How repetitive a text is, as OpenAI's whisper measures it: its UTF-8 bytes over their zlib-compressed
+ * bytes. A decode stuck in a loop compresses well and scores high; an empty text scores 0.
+ */
+export function compressionRatio(text: string): number {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length === 0) return 0;
+  return bytes.length / deflateSync(bytes).length;
+}
+
+function verboseSegment(s: Segment, id: number) {
+  // seek and temperature are left out: whisper.cpp does not report them per segment, and a made-up
+  // value would mislead a client that scores confidence. avg_logprob is absent for a segment
+  // without text tokens, where no mean exists.
+  return {
+    id,
+    start: s.start,
+    end: s.end,
+    text: s.text,
+    tokens: s.tokens,
+    ...(s.avgLogprob !== undefined && { avg_logprob: s.avgLogprob }),
+    compression_ratio: compressionRatio(s.text),
+    no_speech_prob: s.noSpeechProb,
+  };
+}
+
+/** OpenAI's verbose_json (as whisper.cpp's server also answers it), with what the decode reports; `words` when they were asked for. */
 export function toVerboseJson(t: Transcription, task: 'transcribe' | 'translate') {
   return {
     task,
     language: languageName(t.language),
     duration: t.durationS,
     text: t.text,
-    // Only what the decode reports: seek, tokens, temperature, avg_logprob and compression_ratio are
-    // not known here, and a made-up value would mislead a client that scores confidence.
-    segments: t.segments.map((s, id) => ({ id, start: s.start, end: s.end, text: s.text, no_speech_prob: s.noSpeechProb })),
+    segments: t.segments.map(verboseSegment),
+    ...(t.words !== undefined && { words: t.words }),
   };
 }
 

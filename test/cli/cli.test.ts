@@ -123,6 +123,21 @@ describe('talk2me CLI', () => {
     for (const s of json.segments) expect(s.end).toBeLessThanOrEqual(3);
   });
 
+  it('transcribe reports progress on a non-TTY stderr as plain lines, up to 100% and done; -q keeps it quiet', async () => {
+    const r = await run(['transcribe', clip, '--model', model, '--threads', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stderr.split('\n').filter((l) => l !== '');
+    // No carriage returns: a log file gets whole lines, not redraws.
+    expect(r.stderr).not.toContain('\r');
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const line of lines.slice(0, -1)) expect(line).toMatch(/^transcribing: \d{1,3}\.\d%, ETA /);
+    expect(lines.at(-2)).toMatch(/^transcribing: 100\.0%/);
+    expect(lines.at(-1)).toMatch(/^transcribing: done in \d+s$/);
+    const quiet = await run(['transcribe', clip, '--model', model, '--threads', '2', '-q']);
+    expect(quiet).toMatchObject({ code: 0, stderr: '' });
+    expect(quiet.stdout).toBe(r.stdout);
+  });
+
   it('transcribe - reads the audio from standard input, and names it so in errors', async () => {
     const r = await run(['transcribe', '-', '--model', model, '--format', 'json'], { stdin: await readFile(clip) });
     expect(r.code, r.stderr).toBe(0);

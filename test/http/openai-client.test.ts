@@ -66,19 +66,48 @@ describe('openai client: audio.transcriptions', () => {
     expect(result).toMatchObject({ task: 'transcribe', language: 'english', duration: 2, text: expect.any(String) });
     expect(result.segments?.length).toBeGreaterThan(0);
     result.segments!.forEach((segment, i) => {
-      // Only values the decode reports; none invented (seek, tokens, temperature, avg_logprob and
-      // compression_ratio are not known, so they are absent rather than 0 or []).
+      // The values the decode reports; seek and temperature are not reported per segment by
+      // whisper.cpp, so they are absent rather than made up.
       expect(segment).toEqual({
         id: i,
         start: expect.any(Number),
         end: expect.any(Number),
         text: expect.any(String),
+        tokens: expect.any(Array),
+        avg_logprob: expect.any(Number),
+        compression_ratio: expect.any(Number),
         no_speech_prob: expect.any(Number),
       });
       expect(segment.start).toBeGreaterThanOrEqual(0);
       expect(segment.end).toBeGreaterThanOrEqual(segment.start);
       expect(segment.end).toBeLessThanOrEqual(2);
+      expect(segment.tokens.length).toBeGreaterThan(0);
+      for (const token of segment.tokens) expect(Number.isInteger(token)).toBe(true);
+      expect(segment.avg_logprob).toBeLessThanOrEqual(0);
+      expect(segment.compression_ratio).toBeGreaterThan(0);
     });
+    expect(result.words).toBeUndefined();
+  });
+
+  it('verbose_json with word timestamps has words inside the segments, in order', async () => {
+    for (const timestamp_granularities of [['word'], ['word', 'segment']] as const) {
+      const result = await client.audio.transcriptions.create({
+        file: await file(),
+        model: 'whisper-1',
+        response_format: 'verbose_json',
+        timestamp_granularities: [...timestamp_granularities],
+      });
+      expect(result.words?.length).toBeGreaterThan(0);
+      expect(result.segments?.length).toBeGreaterThan(0);
+      let previousStart = 0;
+      for (const word of result.words!) {
+        expect(word).toEqual({ word: expect.stringMatching(/^\S/), start: expect.any(Number), end: expect.any(Number) });
+        expect(word.start).toBeGreaterThanOrEqual(previousStart);
+        expect(word.end).toBeGreaterThanOrEqual(word.start);
+        expect(result.segments!.some((s) => s.start <= word.start && word.end <= s.end)).toBe(true);
+        previousStart = word.start;
+      }
+    }
   });
 
   it('a refused request is an APIError with the status and the code', async () => {
@@ -86,10 +115,11 @@ describe('openai client: audio.transcriptions', () => {
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     // OpenAI's own fields too, so the SDK (and what a UI shows from it) names the field at fault.
     expect(err).toMatchObject({ status: 400, code: 'INVALID_PARAMETER', type: 'invalid_request_error', param: 'language' });
+    // As OpenAI says: timestamp granularities need verbose_json.
     const words = await client.audio.transcriptions
-      .create({ file: await file(), model: 'whisper-1', response_format: 'verbose_json', timestamp_granularities: ['word'] })
+      .create({ file: await file(), model: 'whisper-1', response_format: 'json', timestamp_granularities: ['word'] })
       .catch((e: unknown) => e);
-    expect(words).toMatchObject({ status: 400, code: 'UNSUPPORTED_PARAMETER' });
+    expect(words).toMatchObject({ status: 400, code: 'INVALID_PARAMETER' });
   });
 });
 

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 
 import type { Transcription } from '../../src/native/index.js';
-import { clockTime, formatTranscript, toTranscriptJson } from '../../src/transcript/formats.js';
+import { clockTime, compressionRatio, formatTranscript, toTranscriptJson, toVerboseJson } from '../../src/transcript/formats.js';
 
 const transcription: Transcription = {
   text: 'Hello there. General --> Kenobi.',
   segments: [
-    { start: 0, end: 1.5, text: ' Hello there.', noSpeechProb: 0.01 },
-    { start: 1.5, end: 3723.0456, text: ' General --> Kenobi.\n\n', noSpeechProb: 0.02 },
+    { start: 0, end: 1.5, text: ' Hello there.', noSpeechProb: 0.01, tokens: [] },
+    { start: 1.5, end: 3723.0456, text: ' General --> Kenobi.\n\n', noSpeechProb: 0.02, tokens: [] },
   ],
   language: 'en',
   durationS: 3724,
@@ -38,5 +38,25 @@ describe('transcript formats', () => {
     const json = JSON.parse(formatTranscript(transcription, 'json'));
     expect(json).toEqual(toTranscriptJson(transcription));
     expect(json).toMatchObject({ language: 'en', duration_s: 3724, processing_ms: 6, segments: [{ id: 0, text: 'Hello there.' }, { id: 1 }] });
+  });
+});
+
+describe('verbose_json', () => {
+  it('measures compression as OpenAI\'s whisper does: UTF-8 bytes over zlib bytes, higher for repetition', () => {
+    expect(compressionRatio('')).toBe(0);
+    const varied = compressionRatio(' The quick brown fox jumps over the lazy dog.');
+    const looping = compressionRatio(' the the the the the the the the the the the the the the the the');
+    expect(varied).toBeGreaterThan(0);
+    expect(looping).toBeGreaterThan(2 * varied);
+  });
+
+  it('leaves out avg_logprob where a segment has no text tokens, and words unless asked for', () => {
+    const verbose = toVerboseJson(transcription, 'transcribe');
+    expect(verbose.segments[0]).not.toHaveProperty('avg_logprob');
+    expect(verbose).not.toHaveProperty('words');
+    const words = [{ word: 'Hello', start: 0, end: 0.5 }];
+    const withWords = toVerboseJson({ ...transcription, segments: [{ ...transcription.segments[0]!, tokens: [1, 2], avgLogprob: -0.5, words }], words }, 'transcribe');
+    expect(withWords.segments[0]).toMatchObject({ tokens: [1, 2], avg_logprob: -0.5 });
+    expect(withWords.words).toEqual(words);
   });
 });

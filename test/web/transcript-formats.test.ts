@@ -12,9 +12,9 @@ const transcription: Transcription = {
   durationS: 3725.5,
   timings: { totalMs: 812 } as Transcription['timings'],
   segments: [
-    { start: 0, end: 1.2345, text: ' Hello there.', noSpeechProb: 0.01 },
-    { start: 1.2345, end: 59.9996, text: ' General Kenobi!\n\n', noSpeechProb: 0.02 },
-    { start: 3599.5, end: 3725.5, text: ' You are --> a bold one.\n \nIndeed.', noSpeechProb: 0.03 },
+    { start: 0, end: 1.2345, text: ' Hello there.', noSpeechProb: 0.01, tokens: [] },
+    { start: 1.2345, end: 59.9996, text: ' General Kenobi!\n\n', noSpeechProb: 0.02, tokens: [] },
+    { start: 3599.5, end: 3725.5, text: ' You are --> a bold one.\n \nIndeed.', noSpeechProb: 0.03, tokens: [] },
   ],
 };
 

@@ -8,12 +8,14 @@ import { AudioDecodeError, decodeAudioFile, type DecodedAudio } from '../../audi
 import { MAX_BEAM_SIZE, WhisperModel } from '../../native/index.js';
 import { formatTranscript, isTranscriptFormat, TRANSCRIPT_FORMATS } from '../../transcript/formats.js';
 import { CliUsageError, parseCommand, positiveInteger, type CliIo, type Command } from '../args.js';
+import { ProgressBar } from '../progress-bar.js';
 import { invalidValue } from '../../shared/errors.js';
 
 const usage = `Usage: talk2me transcribe FILE --model PATH [options]
 
 Transcribes an audio file (FILE - reads it from standard input). WAV is read natively; other
-formats need ffmpeg on PATH.
+formats need ffmpeg on PATH. Progress goes to standard error: a bar on a terminal, a line every
+tenth of the way otherwise.
 
 Options:
   -m, --model PATH        whisper.cpp ggml model (required), e.g. models/ggml-tiny.en.bin
@@ -23,6 +25,7 @@ Options:
       --translate         translate into English
       --prompt TEXT       initial prompt: names, spelling, style
       --beam-size N       beam search width, 1-${MAX_BEAM_SIZE} (default: 1, greedy)
+  -q, --quiet             no progress on standard error
   -h, --help              show this help
 `;
 
@@ -57,6 +60,7 @@ export const transcribeCommand: Command = {
         translate: { type: 'boolean' },
         prompt: { type: 'string' },
         'beam-size': { type: 'string' },
+        quiet: { type: 'boolean', short: 'q' },
       },
       usage,
       io,
@@ -76,16 +80,25 @@ export const transcribeCommand: Command = {
     // Decode first: a bad audio file should not cost a model load.
     const audio = file === '-' ? await decodeStdin(io) : await decodeAudioFile(file, { signal: io.signal });
     await using model = await WhisperModel.load(modelPath, threads === undefined ? {} : { threads });
-    const transcription = await model.transcribe(
-      audio.pcm,
-      {
-        ...(values.language !== undefined && { language: values.language }),
-        ...(values.translate === true && { translate: true }),
-        ...(values.prompt !== undefined && { initialPrompt: values.prompt }),
-        ...(beamSize !== undefined && { beamSize }),
-      },
-      { signal: io.signal },
-    );
+    const bar = values.quiet === true ? undefined : new ProgressBar({ stream: io.stderr, label: 'transcribing', unit: 'percent' });
+    let transcription;
+    try {
+      transcription = await model.transcribe(
+        audio.pcm,
+        {
+          ...(values.language !== undefined && { language: values.language }),
+          ...(values.translate === true && { translate: true }),
+          ...(values.prompt !== undefined && { initialPrompt: values.prompt }),
+          ...(beamSize !== undefined && { beamSize }),
+        },
+        { signal: io.signal, ...(bar && { onProgress: bar.onPercent }) },
+      );
+    } catch (err) {
+      // The error itself is reported by the CLI; the bar only ends its line.
+      bar?.fail('stopped');
+      throw err;
+    }
+    bar?.finish();
     io.stdout.write(formatTranscript(transcription, format));
   },
 };
