@@ -5,6 +5,7 @@
 //   TALK2ME_WHISPER_DIR=/path/to/whisper.cpp   build against your own checkout (see vendor/prepare.mjs)
 //   TALK2ME_CUDA=1                             build ggml's CUDA backend (needs the CUDA toolkit with cuBLAS)
 //   CMAKE_CUDA_ARCHITECTURES=90                the GPU architectures to compile for, with TALK2ME_CUDA=1
+//   TALK2ME_PORTABLE=1                         compile ggml for any x86-64 with AVX2 rather than this CPU (images)
 //   TALK2ME_BUILD_TYPE=Debug                   a debug build (default Release)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -45,6 +46,9 @@ function prepareSource() {
 function cmakeJsArgs() {
   const args = ['compile', '--log-level', 'warn'];
   if (process.env.TALK2ME_BUILD_TYPE === 'Debug') args.push('--debug');
+  // ggml compiles for the building CPU (-march=native) by default; an image built on one machine
+  // and run on another could then die of an illegal instruction.
+  if (process.env.TALK2ME_PORTABLE === '1') args.push('--CDGGML_NATIVE=OFF');
   if (process.env.TALK2ME_CUDA === '1') {
     args.push('--CDTALK2ME_CUDA=ON');
     if (process.env.CMAKE_CUDA_ARCHITECTURES) args.push(`--CDCMAKE_CUDA_ARCHITECTURES=${process.env.CMAKE_CUDA_ARCHITECTURES}`);
