@@ -225,9 +225,12 @@ describe('the CPU image', () => {
     expect(answer.status).toBe(200);
     expect(typeof answer.body.text).toBe('string');
     expect(await containerState()).toEqual({ running: false, exitCode: 0 });
+    console.log(`image test: podman stop took ${seconds.toFixed(1)} s; the transcription in flight ${answer.body.processing_ms} ms`);
     expect(seconds).toBeLessThan(STOP_GRACE_S);
     const { stdout } = await logLines();
     expect(stdout.find((l) => l.msg?.startsWith('Shutting down'))?.inflight).toBe(1);
+    // Drained, not cut off by SHUTDOWN_TIMEOUT_S (the test's keep-alive connections included).
+    expect(stdout.filter((l) => l.msg?.startsWith('Shutdown timeout'))).toEqual([]);
     expect(stdout.at(-1)?.msg).toBe('Shut down');
   });
 });

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { Agent, request as httpRequest } from 'node:http';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 
@@ -88,6 +89,51 @@ describe('graceful shutdown in-process', () => {
     const log = await instance.logText();
     expect(log).toContain('Shutting down');
     expect(log).toContain('"msg":"Shut down"');
+  });
+});
+
+describe('graceful shutdown with keep-alive clients', () => {
+  // Load balancers and HTTP clients keep connections open between requests; close() waits for every
+  // connection, so one that outlived its last answer held the shutdown until SHUTDOWN_TIMEOUT_S.
+  // The stream's answer is hijacked from Fastify (Server-Sent Events), so no hook sees its end.
+  const cases: Array<[string, string, Array<[string, string]>]> = [
+    ['a transcription', '/transcribe', []],
+    ['a streamed transcription', '/v1/audio/transcriptions', [['model', 'whisper-1'], ['stream', 'true']]],
+  ];
+  it.each(cases)('ends as soon as %s in flight is answered, not at SHUTDOWN_TIMEOUT_S', async (name, path, fields) => {
+    const instance = await listen(root, `keepalive-${name.replace(/\W/g, '-')}`, { SHUTDOWN_TIMEOUT_S: '30' });
+    const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+    const post = async (path: string, body?: Awaited<ReturnType<typeof form>>): Promise<{ status: number; connection: string | undefined }> =>
+      new Promise((resolve, reject) => {
+        const req = httpRequest(`${instance.url}${path}`, {
+          method: body ? 'POST' : 'GET',
+          agent,
+          headers: body ? { 'content-type': body.contentType, 'content-length': String(body.payload.length) } : {},
+        });
+        req.on('error', reject);
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+        });
+        req.end(body?.payload);
+      });
+    try {
+      // One connection left idle in the pool, one carrying a transcription when the shutdown begins.
+      expect((await post('/health')).connection).toBe('keep-alive');
+      const file = path === '/transcribe' ? 'audio' : 'file';
+      const inflight = post(path, await form([...fields, [file, { data: clip(8), filename: 'a.wav' }]]));
+      await waitFor(() => instance.services.queue.running === 1, 'the transcription to start');
+
+      const started = performance.now();
+      await instance.server.shutdown('test');
+      const seconds = (performance.now() - started) / 1000;
+      const answer = await inflight;
+      expect(answer.status).toBe(200);
+      expect(seconds).toBeLessThan(10);
+      expect(await instance.logText()).not.toContain('Shutdown timeout');
+    } finally {
+      agent.destroy();
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 // What every request passes and every response carries: the Host check against DNS rebinding,
-// the X-Request-Id echo, the security headers, and a JSON 503 for requests that arrive while the
-// server closes (in place of Fastify's own body, which has another shape).
+// the X-Request-Id echo, the security headers, a JSON 503 for requests that arrive while the
+// server closes (in place of Fastify's own body, which has another shape), and keep-alive
+// connections closed as their last answer of the drain goes out.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 
@@ -23,10 +24,16 @@ export const securityPlugin = fp(
     app.addHook('preClose', async () => {
       closing = true;
     });
-    app.addHook('onRequest', async (request) => {
+    app.addHook('onRequest', async (request, reply) => {
       if (closing) {
         throw new HttpError(503, 'SHUTTING_DOWN', 'The server is shutting down', { 'retry-after': '5', connection: 'close' });
       }
+      // close() waits for every connection, and a keep-alive one whose answer ends during the drain
+      // would stay open until its keep-alive timeout, holding the shutdown to SHUTDOWN_TIMEOUT_S.
+      // Once an answer is out (hijacked streams included), idle connections are closed.
+      reply.raw.once('finish', () => {
+        if (closing) setImmediate(() => app.server.closeIdleConnections());
+      });
       if (allows && !allows(request.headers.host)) {
         throw new HttpError(421, 'HOST_NOT_ALLOWED', 'This server does not answer for that Host; an operator can add it to ALLOWED_HOSTS');
       }
