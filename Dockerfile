@@ -26,7 +26,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 # whisper.cpp) to the quickest, so a change to src/ or web/ rebuilds neither.
 FROM ${BASE} AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends cmake g++ make \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cmake g++ make \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -47,7 +47,7 @@ RUN npm run build
 FROM ${BASE} AS runtime
 # ffmpeg decodes uploads that are not plain WAV; libgomp1 is the OpenMP runtime ggml's CPU backend uses.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg libgomp1 \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ffmpeg libgomp1 \
  && rm -rf /var/lib/apt/lists/*
 # A fixed, non-root UID, so a bind-mounted model directory can be given to it (chown 10001).
 RUN groupadd --system --gid 10001 talk2me \
