@@ -1,7 +1,7 @@
 // What every request passes and every response carries: the Host check against DNS rebinding,
 // the X-Request-Id echo, the security headers, a JSON 503 for requests that arrive while the
 // server closes (in place of Fastify's own body, which has another shape), and keep-alive
-// connections closed as their last answer of the drain goes out.
+// connections closed soon after their last answer of the drain.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 
@@ -17,23 +17,25 @@ export interface SecurityPluginOptions {
   allowedHosts: readonly string[];
 }
 
+const DRAIN_KEEP_ALIVE_MS = 250;
+
 export const securityPlugin = fp(
   async (app: FastifyInstance, options: SecurityPluginOptions) => {
     const allows = hostGuard(options.boundHost, options.allowedHosts);
     let closing = false;
     app.addHook('preClose', async () => {
       closing = true;
+      // close() waits for every connection. Idle ones are closed at once, but a keep-alive one whose
+      // answer ends during the drain would then stay open for the keep-alive timeout (Fastify's
+      // 72 s), holding the shutdown to SHUTDOWN_TIMEOUT_S. Node arms that timeout as each answer
+      // ends (a hijacked stream's too), so a short one closes the connection soon after its last
+      // answer, yet leaves time to read a request already pipelined behind it and refuse it.
+      app.server.keepAliveTimeout = DRAIN_KEEP_ALIVE_MS;
     });
-    app.addHook('onRequest', async (request, reply) => {
+    app.addHook('onRequest', async (request) => {
       if (closing) {
         throw new HttpError(503, 'SHUTTING_DOWN', 'The server is shutting down', { 'retry-after': '5', connection: 'close' });
       }
-      // close() waits for every connection, and a keep-alive one whose answer ends during the drain
-      // would stay open until its keep-alive timeout, holding the shutdown to SHUTDOWN_TIMEOUT_S.
-      // Once an answer is out (hijacked streams included), idle connections are closed.
-      reply.raw.once('finish', () => {
-        if (closing) setImmediate(() => app.server.closeIdleConnections());
-      });
       if (allows && !allows(request.headers.host)) {
         throw new HttpError(421, 'HOST_NOT_ALLOWED', 'This server does not answer for that Host; an operator can add it to ALLOWED_HOSTS');
       }
