@@ -35,6 +35,7 @@ export async function createServices(config: ServerConfig, logger: Logger, overr
     loadOptions: { threads: config.whisperThreads ?? threadBudget(), maxStates: config.maxConcurrency },
     trimPolicy: m.trimAfterTranscription,
     idleUnloadMs: m.modelIdleUnloadS * 1000,
+    reloadDrainMs: config.readyDrainS * 1000,
     logger,
     ...(overrides.loader && { loader: overrides.loader }),
   });

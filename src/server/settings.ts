@@ -247,6 +247,11 @@ const SERVER: Table<ServerFields> = {
   },
   decodeTimeoutS: { env: 'DECODE_TIMEOUT_S', help: 'a decode running longer is stopped and its ffmpeg killed (422 AUDIO_DECODER_FAILED)', read: numberIn(1, 3600, 60) },
   shutdownTimeoutS: { env: 'SHUTDOWN_TIMEOUT_S', help: 'how long shutdown waits for in-flight work', read: numberIn(0, 3600, 30) },
+  readyDrainS: {
+    env: 'READY_DRAIN_S',
+    help: 'seconds /ready answers 503 before the listener closes at shutdown and before a model reload, while work is still served, so a load balancer checking /ready moves new work elsewhere first; 0: none',
+    read: numberIn(0, 600, 0, { integer: false }),
+  },
   adminToken: { env: 'ADMIN_TOKEN', help: 'token for /admin/* (X-Admin-Token); unset: admin routes answer 404', read: optionalText(adminTokenLongEnough) },
   metricsToken: { env: 'METRICS_TOKEN', help: 'bearer token for /metrics; unset: open', read: optionalText() },
   apiKey: { env: 'API_KEY', help: 'bearer key the transcription and model routes require (Authorization: Bearer KEY); unset: open', read: optionalText(adminTokenLongEnough) },
