@@ -100,6 +100,9 @@ describe('GET /metrics', () => {
     expect((await post('/v1/audio/transcriptions', [['file', { data: clip(2), filename: 'a.wav' }]])).statusCode).toBe(200);
     expect((await post('/transcribe', [['audio', { data: clip(2), filename: 'a.wav' }], ['language', 'klingon']])).statusCode).toBe(400);
 
+    // One reading of the model's memory serves a scrape's gauges for 250 ms: past it, the states
+    // the transcriptions created are seen.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const after = await scrape();
     expect(sample(after, 'talk2me_audio_seconds_total{route="transcribe"}')).toBeCloseTo(3, 3);
     expect(sample(after, 'talk2me_audio_seconds_total{route="openai_transcriptions"}')).toBeCloseTo(2, 3);
