@@ -6,7 +6,9 @@ import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 import type { CleanupLevel } from '../../memory/cleanup-ladder.js';
+import { MB } from '../../memory/memory-sample.js';
 import type { ModelMemory } from '../../native/index.js';
+import type { ServerConfig } from '../config.js';
 import type { Services } from '../services.js';
 
 export interface Talk2meMetrics {
@@ -29,6 +31,23 @@ function follow(counter: Counter<string>, labels: Record<string, string>, seen: 
   const delta = value - (seen.get(key) ?? 0);
   if (delta > 0) counter.inc(labels, delta);
   seen.set(key, value);
+}
+
+/**
+ * The configured limits as gauges, so that alert rules compare a figure with this instance's own
+ * setting (RSS with MEMORY_THRESHOLD_MB, ...) rather than with a number copied into the rules.
+ * Settings are read once at start, so each is set once.
+ */
+function configuredLimits(registry: Registry, config: ServerConfig): void {
+  const m = config.memory;
+  const limits: Array<[name: string, help: string, value: number]> = [
+    ['talk2me_memory_threshold_bytes', 'RSS above which memory is trimmed, then the model reloaded (MEMORY_THRESHOLD_MB)', m.memoryThresholdMb * MB],
+    ['talk2me_gpu_memory_threshold_bytes', 'GPU memory in use above which the same happens (GPU_MEMORY_THRESHOLD_MB)', m.gpuMemoryThresholdMb * MB],
+    ['talk2me_model_reload_min_interval_seconds', 'Least time between automatic model reloads (MODEL_RELOAD_MIN_INTERVAL_S)', m.modelReloadMinIntervalS],
+    ['talk2me_temp_file_max_age_seconds', 'Age at which the routine sweep removes a temporary upload file (TEMP_FILE_MAX_AGE_S)', m.tempFileMaxAgeS],
+    ['talk2me_queue_depth_max', 'Transcriptions that may wait for a slot before 503 (MAX_QUEUE)', config.maxQueue],
+  ];
+  for (const [name, help, value] of limits) new Gauge({ name, help, registers: [registry] }).set(value);
 }
 
 export function createMetrics(services: Services): Talk2meMetrics {
@@ -105,6 +124,14 @@ export function createMetrics(services: Services): Talk2meMetrics {
       this.set(services.files.stats().bytes);
     },
   });
+  new Gauge({
+    name: 'talk2me_temp_files_oldest_age_seconds',
+    help: 'Age of the oldest tracked temporary upload file (0 when none)',
+    registers: [registry],
+    collect() {
+      this.set((services.files.stats().oldestAgeMs ?? 0) / 1000);
+    },
+  });
   new Counter({
     name: 'talk2me_model_reloads_total',
     help: 'Model reloads (recreate) that succeeded',
@@ -155,6 +182,7 @@ export function createMetrics(services: Services): Talk2meMetrics {
       this.set(services.sessions.stats().active);
     },
   });
+  configuredLimits(registry, services.config);
   return {
     registry,
     httpRequests: new Counter({
