@@ -4,7 +4,9 @@
 // the test's process ends, SIGKILL and a crashed worker included, and then removes the test's
 // temp directory.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
 
 // Plain JavaScript for `node -e`: reads "+PGID" / "-PGID" lines and "dPATH" (a directory to remove);
 // at end of input kills the groups left, then removes the directories.
@@ -175,4 +177,19 @@ export async function waitUntil(condition: () => boolean | Promise<boolean>, wha
     if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${detail ? `\n${detail()}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
+}
+
+/** The first of `names` found as an executable on PATH (Debian names some tools differently). */
+export function onPath(...names: string[]): string {
+  for (const name of names) {
+    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+      try {
+        accessSync(join(dir, name), constants.X_OK);
+        return join(dir, name);
+      } catch {
+        // not here
+      }
+    }
+  }
+  throw new Error(`${names.join(' or ')} is not installed (Debian: apt-get install haproxy prometheus prometheus-alertmanager)`);
 }

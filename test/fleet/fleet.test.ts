@@ -9,7 +9,7 @@
 // 0 failed requests; a forced model reload under load with 0 failed requests, HAProxy marking the
 // instance down while it reloads and up after; the memory alert reaching the receiver; the fleet
 // recording rule equal to the sum of the instances' figures.
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -19,11 +19,10 @@ import { writeSyntheticModel } from '../../src/model/synthetic.js';
 import { send } from '../http/helpers/client.js';
 import type { Body } from '../http/helpers/multipart.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { ChildGroup, freePort, waitUntil, type Child } from './children.js';
+import { ChildGroup, freePort, onPath, waitUntil, type Child } from './children.js';
 import { haproxyConfig, serverStats, type ServerStat } from './haproxy.js';
 import { ADMIN_TOKEN, ClientLoad, counterValue, Talk2meInstance, transcribeThrough, uploadBody } from './instances.js';
 import { alertmanagerConfig, copyRulesWithShortFor, prometheusConfig, PrometheusApi, SCRAPE_JOB, WebhookReceiver, type Sample } from './monitoring.js';
-import { temporaryRules } from './temporary-rules.js';
 
 const RULES_DIR = join(import.meta.dirname, '..', '..', 'deploy', 'prometheus', 'rules');
 const BACKEND = 'talk2me';
@@ -74,6 +73,7 @@ function watchServer(name: string): { samples: Array<ServerStat & { at: number }
 }
 
 beforeAll(async () => {
+  const tools = { haproxy: onPath('haproxy'), prometheus: onPath('prometheus'), alertmanager: onPath('prometheus-alertmanager', 'alertmanager') };
   const dir = await tempDir('fleet');
   removeDir = dir.remove;
   children.removeWithChildren(dir.path);
@@ -114,7 +114,7 @@ beforeAll(async () => {
   const webhookUrl = await webhook.listen();
   const alertmanagerPort = await freePort();
   await writeFile(join(dir.path, 'alertmanager.yml'), alertmanagerConfig(webhookUrl));
-  const alertmanager = children.start('alertmanager', '/usr/bin/prometheus-alertmanager', [
+  const alertmanager = children.start('alertmanager', tools.alertmanager, [
     `--config.file=${join(dir.path, 'alertmanager.yml')}`,
     `--storage.path=${join(dir.path, 'alertmanager-data')}`,
     `--web.listen-address=127.0.0.1:${alertmanagerPort}`,
@@ -122,22 +122,16 @@ beforeAll(async () => {
     '--log.level=warn',
   ]);
 
-  // Prometheus with the rule files, alerts' `for:` shortened.
-  let ruleFiles: string[];
-  const realRules = existsSync(RULES_DIR) ? readdirSync(RULES_DIR).filter((f) => /\.ya?ml$/.test(f)).map((f) => join(RULES_DIR, f)) : [];
-  if (realRules.length > 0) {
-    ruleFiles = await copyRulesWithShortFor(realRules, dir.path, '1s');
-  } else {
-    const thresholds = [...fleet.map((i) => ({ target: i.target, thresholdMb: 4096 })), { target: memoryInstance.target, thresholdMb: MEMORY_ALERT_THRESHOLD_MB }];
-    await writeFile(join(dir.path, 'temporary-rules.yml'), temporaryRules(thresholds, SCRAPE_JOB));
-    ruleFiles = await copyRulesWithShortFor([join(dir.path, 'temporary-rules.yml')], dir.path, '1s');
-  }
+  // Prometheus with deploy/prometheus's rule files, alerts' `for:` shortened.
+  const realRules = readdirSync(RULES_DIR).filter((f) => /\.ya?ml$/.test(f)).map((f) => join(RULES_DIR, f));
+  expect(realRules.length, `rule files in ${RULES_DIR}`).toBeGreaterThan(0);
+  const ruleFiles = await copyRulesWithShortFor(realRules, dir.path, '1s');
   const prometheusPort = await freePort();
   await writeFile(
     join(dir.path, 'prometheus.yml'),
     prometheusConfig({ targets: [...fleet, memoryInstance].map((i) => i.target), ruleFiles, alertmanager: `127.0.0.1:${alertmanagerPort}` }),
   );
-  const prometheusChild = children.start('prometheus', 'prometheus', [
+  const prometheusChild = children.start('prometheus', tools.prometheus, [
     `--config.file=${join(dir.path, 'prometheus.yml')}`,
     `--storage.tsdb.path=${join(dir.path, 'prometheus-data')}`,
     `--web.listen-address=127.0.0.1:${prometheusPort}`,
@@ -149,7 +143,7 @@ beforeAll(async () => {
   const haproxyPort = await freePort();
   statsSocket = join(dir.path, 'haproxy.sock');
   await writeFile(join(dir.path, 'haproxy.cfg'), haproxyConfig({ port: haproxyPort, statsSocket, backends: fleet.map((i) => ({ name: i.name, port: i.port })) }));
-  haproxy = children.start('haproxy', 'haproxy', ['-f', join(dir.path, 'haproxy.cfg'), '-db']);
+  haproxy = children.start('haproxy', tools.haproxy, ['-f', join(dir.path, 'haproxy.cfg'), '-db']);
   haproxyUrl = `http://127.0.0.1:${haproxyPort}`;
 
   await Promise.all(starting);
@@ -204,14 +198,16 @@ describe('a talk2me fleet behind HAProxy, watched by Prometheus and Alertmanager
       for (const instance of fleet) {
         const okBefore = load.ok;
         const watch = watchServer(instance.name);
+        const signalledAt = Date.now();
+        const output = instance.child?.output.bind(instance.child);
         const exit = await instance.terminate();
-        const exitedAt = Date.now();
         await watch.stop();
-        expect(exit, instance.child?.output()).toEqual({ code: 0, signal: null });
-        // Out of rotation before it stopped taking connections: /ready was 503 during READY_DRAIN_S.
+        expect(exit, output?.()).toEqual({ code: 0, signal: null });
+        // Out of rotation before it stopped taking connections: /ready answered 503 for
+        // READY_DRAIN_S before the listener closed, and HAProxy saw it within that time.
         const firstDown = watch.samples.find((s) => s.status === 'DOWN');
         expect(firstDown, JSON.stringify(watch.samples)).toBeDefined();
-        expect(firstDown!.at).toBeLessThan(exitedAt);
+        expect(firstDown!.at - signalledAt).toBeLessThan(READY_DRAIN_S * 1000);
 
         await instance.start();
         await waitForStatus(instance.name, 'UP', 15_000);
@@ -275,6 +271,7 @@ describe('a talk2me fleet behind HAProxy, watched by Prometheus and Alertmanager
     const alert = webhook.alerts.find((a) => a.labels.alertname === 'Talk2meMemoryNearThreshold' && a.labels.instance === memoryInstance.target)!;
     expect(alert.status).toBe('firing');
     expect(alert.labels).toMatchObject({ job: SCRAPE_JOB, severity: 'warning' });
+    expect(alert.annotations.summary).toContain(memoryInstance.target); // the rule's templates rendered
     // Only the instance whose threshold is low: the fleet's RSS is far below its 4096 MB.
     const fleetTargets = fleet.map((i) => i.target);
     expect(webhook.alerts.filter((a) => a.labels.alertname === 'Talk2meMemoryNearThreshold' && fleetTargets.includes(a.labels.instance ?? ''))).toEqual([]);
