@@ -5,7 +5,6 @@
 // temp directory.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 
 // Plain JavaScript for `node -e`: reads "+PGID" / "-PGID" lines and "dPATH" (a directory to remove);
@@ -153,16 +152,6 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
-}
-
-/** A TCP port free on 127.0.0.1 right now. */
-export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (typeof address !== 'object' || !address) throw new Error('no free port');
-  return address.port;
 }
 
 /** Polls `condition` until it holds, failing after `timeoutMs` with `what` and `detail()`. */

@@ -1,11 +1,10 @@
 // READY_DRAIN_S through HTTP: before a shutdown closes the listener and before a model reload swaps
 // contexts, /ready answers 503 for that long while the server still takes and serves requests, so
 // a load balancer checking /ready moves new work elsewhere first (test/fleet shows it with HAProxy).
-import { connect } from 'node:net';
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ModelHost } from '../../src/model/host.js';
+import { refused } from '../helpers/network.js';
 import { clip } from '../http/helpers/audio.js';
 import { getJson, send } from '../http/helpers/client.js';
 import { ADMIN_TOKEN, listen, makeRoot, waitFor, type Root } from '../http/helpers/harness.js';
@@ -23,18 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await root?.remove();
 });
-
-function refused(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = connect({ host: hostname, port: Number(port) });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
-  });
-}
 
 async function transcribe(url: string): Promise<number> {
   const answer = await send(`${url}/transcribe`, { body: await form([['audio', { data: clip(1), filename: 'a.wav' }]]) }).answer;
