@@ -94,7 +94,7 @@ export interface PredictiveAdmissionStats {
 
 interface Candidate {
   waited: boolean;
-  admit: (outcome: AdmissionOutcome) => void;
+  admit: (outcome: AdmissionOutcome, newState: boolean) => void;
   refuse: (err: Error) => void;
 }
 
@@ -142,10 +142,12 @@ export class PredictiveAdmission {
   /** Runs `work` once admitted; throws MEMORY_PRESSURE when refused, ABORTED when `signal` fires first. */
   async run<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (!this.enabled) return work();
-    await this.#admit(signal);
+    const newState = await this.#admit(signal);
     try {
       return await work();
     } finally {
+      // The pool built a state for this one: what whisper.cpp counted for it is the cost from now on.
+      if (newState) await this.#read();
       this.#active--;
       this.#ends++;
       this.#blocked = false;
@@ -160,7 +162,8 @@ export class PredictiveAdmission {
     else if (this.#cost && this.#cost.path !== memory.path) this.#cost = null;
   }
 
-  #admit(signal?: AbortSignal): Promise<void> {
+  /** Resolves once admitted, with whether a new state will be built for it. */
+  #admit(signal?: AbortSignal): Promise<boolean> {
     if (signal?.aborted) return Promise.reject(new AdmissionAbortedError());
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
@@ -176,10 +179,10 @@ export class PredictiveAdmission {
       const settle = (): void => signal?.removeEventListener('abort', onAbort);
       const candidate: Candidate = {
         waited: this.#blocked,
-        admit: (outcome) => {
+        admit: (outcome, newState) => {
           settle();
           this.#decisions[outcome]++;
-          resolve();
+          resolve(newState);
         },
         refuse: (err) => {
           settle();
@@ -207,7 +210,7 @@ export class PredictiveAdmission {
         if (verdict.kind === 'start') {
           this.#line.shift();
           this.#active++;
-          head.admit(head.waited ? 'waited' : 'admitted');
+          head.admit(head.waited ? 'waited' : 'admitted', verdict.newState);
         } else if (verdict.kind === 'refuse') {
           this.#line.shift();
           this.#refuse(head, verdict.reason);

@@ -175,7 +175,13 @@ export class MemoryManager {
    * back under the clear level rather than at the next check.
    */
   async currentPressure(): Promise<MemoryPressure> {
-    if (this.#pressure.state.active) this.#observe(await takeSample(this.#probes, this.model, this.#now()));
+    if (!this.#pressure.state.active) return this.#pressure.state;
+    try {
+      this.#observe(await takeSample(this.#probes, this.model, this.#now()));
+    } catch (err) {
+      // No fresh reading: the last one stands (the next check takes another).
+      this.#logger.warn({ err }, 'Memory: no reading for readiness');
+    }
     return this.#pressure.state;
   }
 
