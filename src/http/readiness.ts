@@ -1,7 +1,8 @@
 // Whether this instance can take work now without harm, for GET /ready and the talk2me_ready
 // gauge: not while the model loads for the first time or a reload drains, not under memory
 // pressure (over a threshold while the cleanup ladder works on it; see memory-pressure.ts for when
-// it ends), not while uploads cannot be staged (UPLOAD_DIR gone and not recreatable, or its disk
+// it ends), not while predictive admission refuses new work for want of memory (until a fresh
+// reading would admit it), not while uploads cannot be staged (UPLOAD_DIR gone and not recreatable, or its disk
 // short of space), and not during shutdown. Work already accepted still runs to its end.
 import type { ModelState } from '../model/host.js';
 import type { Services } from './services.js';
@@ -32,6 +33,9 @@ export async function readinessOf(services: Services, state: ReadinessState): Pr
   if (state.shuttingDown) return notReady('shutting down');
   if (!modelReady) return notReady(modelState === 'reloading' ? 'model reload draining' : modelState);
   if (pressure.active) return notReady('memory above threshold', pressure.reason);
+  // Transcriptions that would need a new whisper state are being refused: work goes elsewhere.
+  const short = await services.memory.admission.stillRefusing();
+  if (short !== null) return notReady('memory short of a new whisper state', short);
   if (staging !== null) return notReady(staging.code === 'INSUFFICIENT_STORAGE' ? 'upload directory short of disk space' : 'upload directory unavailable');
   return { ready: true, model: modelState };
 }

@@ -77,6 +77,8 @@ export interface PredictiveAdmissionOptions {
   probes: MemoryProbes;
   /** Retry-After of a refusal: when the cleanup ladder looks again. */
   retryAfterS: number;
+  /** Called on each refusal, so memory can be worked on (the manager trims the heap). */
+  onRefuse?: () => void;
   logger?: Logger;
   now?: () => number;
 }
@@ -112,6 +114,8 @@ export class PredictiveAdmission {
   #ends = 0;
   #cost: { bytes: number; path: string } | null = null;
   #lastRefusal: { at: number; reason: string } | null = null;
+  /** Why the last decision was a refusal, until a decision starts a transcription again. */
+  #refusing: string | null = null;
 
   constructor(options: PredictiveAdmissionOptions) {
     this.#options = options;
@@ -208,6 +212,7 @@ export class PredictiveAdmission {
         if (!head) break;
         const verdict = reading ? decideAdmission(reading, this.#options.thresholds) : ({ kind: 'start', newState: false } as const);
         if (verdict.kind === 'start') {
+          this.#refusing = null;
           this.#line.shift();
           this.#active++;
           head.admit(head.waited ? 'waited' : 'admitted', verdict.newState);
@@ -227,9 +232,24 @@ export class PredictiveAdmission {
     }
   }
 
+  /**
+   * While refusals last, why, on a fresh reading: readiness reads it, so a load balancer sends work
+   * to instances that can afford it, and it ends by itself once a new transcription would start (or
+   * wait for a running one). Null when the last decision was not a refusal.
+   */
+  async stillRefusing(): Promise<string | null> {
+    if (this.#refusing === null || !this.enabled) return null;
+    const reading = await this.#read();
+    const verdict = reading ? decideAdmission(reading, this.#options.thresholds) : null;
+    this.#refusing = verdict?.kind === 'refuse' ? verdict.reason : null;
+    return this.#refusing;
+  }
+
   #refuse(candidate: Candidate, reason: string): void {
     const { retryAfterS } = this.#options;
     this.#lastRefusal = { at: this.#now(), reason };
+    this.#refusing = reason;
+    this.#options.onRefuse?.();
     const cost = this.stateCostBytes;
     this.#logger.warn({ reason, stateCostMb: cost === null ? null : toMb(cost) }, 'Memory: transcription refused; a new whisper state would cross the threshold');
     candidate.refuse(

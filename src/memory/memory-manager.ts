@@ -126,6 +126,7 @@ export class MemoryManager {
     last: null,
   };
   #running: Promise<LadderRun> | null = null;
+  #lastRelief: number | null = null;
   #checkTimer: NodeJS.Timeout | null = null;
   #statsTimer: NodeJS.Timeout | null = null;
   #listeners = new Set<(run: LadderRun) => void>();
@@ -146,6 +147,7 @@ export class MemoryManager {
       model: this.model,
       probes: this.#probes,
       retryAfterS: refusalRetryAfterS(this.settings.cleanupIntervalS),
+      onRefuse: () => this.#relieve(),
       logger: this.#logger,
       now: this.#now,
     });
@@ -162,6 +164,20 @@ export class MemoryManager {
         this.admission.observe(sample.model);
         this.#logPressureChange(was);
       },
+    });
+  }
+
+  // A refusal with nothing running means memory the process holds without any whisper state in
+  // use: heap the allocator has not given back is what can still come down, so the ladder trims at
+  // the aggressive level (never a reload: that is for RSS over the threshold), at most once per
+  // check interval however many requests are refused.
+  #relieve(): void {
+    const now = this.#now();
+    if (this.#lastRelief !== null && now - this.#lastRelief < this.settings.cleanupIntervalS * 1000) return;
+    this.#lastRelief = now;
+    this.check({ aggressive: true, reload: false }).catch((err: unknown) => {
+      this.#counters.errors++;
+      this.#logger.error({ err }, 'Memory check failed');
     });
   }
 

@@ -106,14 +106,29 @@ describe('predictive admission', () => {
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
     expect((await states())?.total).toBe(0);
     expect(server.services.model.stats().reloadCount).toBe(reloads);
-    expect(server.services.memory.counters.checks).toBe(0); // nor a cleanup run
+    // The refusal makes the ladder trim the heap (the memory that can still come down with no state
+    // in use), at the aggressive level, never a reload.
+    await waitFor(() => server.services.memory.counters.byLevel.aggressive === 1, 'a heap trim after the refusal');
+    expect(server.services.memory.counters.byLevel.reload).toBe(0);
+    expect(server.services.model.stats().reloadCount).toBe(reloads);
     expect(decisions()).toEqual({ admitted: 2, waited: 1, refused: 1 });
     expect(await metric(server.url, 'talk2me_admission_memory_total{outcome="refused"}')).toBe(1);
     expect(await metric(server.url, 'talk2me_requests_rejected_total{code="MEMORY_PRESSURE"}')).toBe(1);
     expect((await adminMemory()).predictive_admission.last_refusal).toMatchObject({ at: expect.any(String), reason: expect.stringMatching(/^RSS .* over 1000 MB$/) });
     expect(await server.uploads()).toEqual([]);
-    // The instance itself stays up and ready: only the work it cannot afford is refused.
+    // The instance stays up, and says it is not ready while new work would be refused, so a load
+    // balancer sends it elsewhere.
     expect((await getJson(`${server.url}/health`)).status).toBe(200);
+    const ready = await getJson(`${server.url}/ready`);
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({ ready: false, reason: 'memory short of a new whisper state', memory: expect.stringMatching(/^RSS .* over 1000 MB$/) });
+  });
+
+  it('readiness comes back by itself once a fresh reading would admit a new state', async () => {
+    memory.rssMb = 300;
+    const ready = await getJson(`${server.url}/ready`);
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({ ready: true });
   });
 
   it('once memory is back under the threshold, the same request is admitted and builds its state', async () => {
