@@ -301,6 +301,11 @@ const MEMORY: Table<MemorySettings> = {
   uploadMaxStagedMb: { env: 'UPLOAD_MAX_STAGED_MB', help: 'upload bytes staged in UPLOAD_DIR by all requests together (507 above)', read: numberIn(1, 1 << 24, 1024, { integer: false }) },
   uploadMinFreeMb: { env: 'UPLOAD_MIN_FREE_MB', help: 'free space to keep on the file system of UPLOAD_DIR; below it uploads are refused (507)', read: numberIn(0, 1 << 30, 256, { integer: false }) },
   uploadStallTimeoutS: { env: 'UPLOAD_STALL_TIMEOUT_S', help: 'an upload that sends nothing for this long is cut off (408)', read: numberIn(1, 3600, 30, { integer: false }) },
+  predictiveAdmission: {
+    env: 'PREDICTIVE_ADMISSION',
+    help: 'start a transcription that needs a new whisper state only if RSS (and GPU memory) plus what a state costs stays under the thresholds; otherwise it waits for a running one to end, or gets 503 MEMORY_PRESSURE when none runs',
+    read: flag(true),
+  },
   debugMemory: { env: 'DEBUG_MEMORY', help: 'log every memory check', read: flag(false) },
 };
 

@@ -127,6 +127,11 @@ describe('exported metric names (a real scrape)', () => {
       'talk2me_transcription_duration_seconds_bucket',
       'talk2me_transcription_duration_seconds_sum',
       'talk2me_transcription_duration_seconds_count',
+      // Readiness and predictive admission: the cost gauge is there once a transcription built a state.
+      'talk2me_ready',
+      'talk2me_memory_pressure',
+      'talk2me_admission_memory_total',
+      'talk2me_whisper_state_cost_bytes',
       'up',
       'ALERTS',
     ]) {
@@ -342,7 +347,7 @@ describe('deploy/grafana', () => {
     }
   });
 
-  it('has a fleet view and a per-instance view over memory, queue, requests, reloads, cleanups, temp files and sessions', () => {
+  it('has a fleet view and a per-instance view over memory, readiness, admission, queue, requests, reloads, cleanups, temp files and sessions', () => {
     const text = sources.map((s) => s.expr).join('\n');
     expect(dashboard.templating.list.map((v) => v.name)).toEqual(expect.arrayContaining(['job', 'instance']));
     expect(allPanels(dashboard.panels).filter((p) => p.type === 'row').map((p) => p.title)).toEqual(['Fleet: job $job', 'Instance: $instance']);
@@ -350,6 +355,10 @@ describe('deploy/grafana', () => {
       'talk2me:process_resident_memory_bytes:sum',
       'talk2me:queue_depth:sum',
       'talk2me:transcriptions:rate5m',
+      'talk2me:ready:sum',
+      'talk2me:memory_pressure:sum',
+      'talk2me:admission_memory:rate5m',
+      'talk2me:admission_memory_refused:ratio_rate5m',
       'process_resident_memory_bytes',
       'talk2me_memory_threshold_bytes',
       'nodejs_heap_size_used_bytes',
@@ -364,6 +373,10 @@ describe('deploy/grafana', () => {
       'talk2me_memory_cleanups_total',
       'talk2me_temp_files',
       'talk2me_sessions_active',
+      'talk2me_ready',
+      'talk2me_memory_pressure',
+      'talk2me_admission_memory_total',
+      'talk2me_whisper_state_cost_bytes',
     ]) {
       expect(text, name).toContain(name);
     }

@@ -35,6 +35,10 @@ const FAMILIES: Record<string, 'gauge' | 'counter' | 'histogram'> = {
   talk2me_inflight_transcriptions: 'gauge',
   talk2me_whisper_states: 'gauge',
   talk2me_whisper_states_max: 'gauge',
+  talk2me_ready: 'gauge',
+  talk2me_memory_pressure: 'gauge',
+  talk2me_admission_memory_total: 'counter',
+  talk2me_whisper_state_cost_bytes: 'gauge',
   talk2me_http_requests_total: 'counter',
   talk2me_http_request_duration_seconds: 'histogram',
   talk2me_sessions_active: 'gauge',
@@ -80,6 +84,8 @@ describe('GET /metrics', () => {
     expect(sample(text, 'talk2me_temp_files')).toBe(0);
     expect(sample(text, 'talk2me_queue_depth')).toBe(0);
     expect(sample(text, 'talk2me_inflight_transcriptions')).toBe(0);
+    expect(sample(text, 'talk2me_ready')).toBe(1);
+    expect(sample(text, 'talk2me_memory_pressure')).toBe(0);
   });
 
   it('has no GPU series on a machine without a GPU (by design), and has them with one', async () => {

@@ -5,10 +5,12 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+import type { AdmissionOutcome } from '../../memory/admission.js';
 import type { CleanupLevel } from '../../memory/cleanup-ladder.js';
 import { MB } from '../../memory/memory-sample.js';
 import type { ModelMemory } from '../../native/index.js';
 import type { ServerConfig } from '../config.js';
+import { readinessOf, type ReadinessState } from '../readiness.js';
 import type { Services } from '../services.js';
 
 export interface Talk2meMetrics {
@@ -50,7 +52,7 @@ function configuredLimits(registry: Registry, config: ServerConfig): void {
   for (const [name, help, value] of limits) new Gauge({ name, help, registers: [registry] }).set(value);
 }
 
-export function createMetrics(services: Services): Talk2meMetrics {
+export function createMetrics(services: Services, readiness: ReadinessState = { shuttingDown: false }): Talk2meMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const seen = new Map<string, number>();
@@ -159,6 +161,42 @@ export function createMetrics(services: Services): Talk2meMetrics {
   });
   services.memory.onCleanup((run) => cleanupDuration.observe({ level: run.level }, run.durationMs / 1000));
   new Gauge({
+    name: 'talk2me_ready',
+    help: 'Whether this instance takes work now, as GET /ready answers (1) or not (0)',
+    registers: [registry],
+    async collect() {
+      this.set((await readinessOf(services, readiness)).ready ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'talk2me_memory_pressure',
+    help: 'Whether RSS or GPU memory is over its threshold while the cleanup ladder works on it (1) or not (0)',
+    registers: [registry],
+    collect() {
+      this.set(services.memory.pressure.active ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'talk2me_admission_memory_total',
+    help: 'Predictive admission of transcriptions: started at once, started after waiting for a whisper state, or refused (503 MEMORY_PRESSURE)',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      const { decisions } = services.memory.admission.stats();
+      for (const outcome of Object.keys(decisions) as AdmissionOutcome[]) follow(this, { outcome }, seen, `admission:${outcome}`, decisions[outcome]);
+    },
+  });
+  new Gauge({
+    name: 'talk2me_whisper_state_cost_bytes',
+    help: "What a new whisper state costs (whisper.cpp's accounting of its buffers), as predictive admission counts it; absent until measured",
+    registers: [registry],
+    collect() {
+      const cost = services.memory.admission.stateCostBytes;
+      if (cost === null) this.remove();
+      else this.set(cost);
+    },
+  });
+  new Gauge({
     name: 'talk2me_queue_depth',
     help: 'Transcriptions waiting for a slot',
     registers: [registry],
@@ -211,8 +249,8 @@ export function createMetrics(services: Services): Talk2meMetrics {
 }
 
 export const metricsPlugin = fp(
-  async (app: FastifyInstance) => {
-    const metrics = createMetrics(app.services);
+  async (app: FastifyInstance, options: { readiness?: ReadinessState }) => {
+    const metrics = createMetrics(app.services, options.readiness);
     app.decorate('metrics', metrics);
     // Labelled by the route's pattern, never the raw URL: a scanner's random paths must not create
     // a series each (they all count as "unmatched").
