@@ -3,7 +3,8 @@
 // loaded (alerts' `for:` cut to 1 s, nothing else changed); Alertmanager delivering to a webhook
 // receiver in this file. A fourth instance, outside HAProxy, runs with MEMORY_THRESHOLD_MB below
 // its resident memory for the memory alert: its cleanup ladder trims every 2 s and may not reload
-// (MODEL_RELOAD_MIN_INTERVAL_S), so it keeps serving while the alert fires.
+// (MODEL_RELOAD_MIN_INTERVAL_S), so it stays up, not ready, refusing the work it has no memory
+// for, while the alert fires.
 //
 // It shows: load spread over the three; a rolling restart (SIGTERM one at a time) under load with
 // 0 failed requests; a forced model reload under load with 0 failed requests, HAProxy marking the
@@ -277,9 +278,17 @@ describe('a talk2me fleet behind HAProxy, watched by Prometheus and Alertmanager
     const fleetTargets = fleet.map((i) => i.target);
     expect(webhook.alerts.filter((a) => a.labels.alertname === 'Talk2meMemoryNearThreshold' && fleetTargets.includes(a.labels.instance ?? ''))).toEqual([]);
 
-    // The instance over its threshold still serves: the ladder trims, and may not reload yet.
+    // The instance over its threshold is alive and says so: /ready is 503 (a load balancer would
+    // send its work elsewhere), a transcription that needs a whisper state is refused with 503 and
+    // Retry-After (predictive admission), the ladder trims, and may not reload yet.
+    expect((await fetch(`${memoryInstance.url}/health`)).status).toBe(200);
+    const ready = await fetch(`${memoryInstance.url}/ready`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { reason: string }).reason).toMatch(/^memory /);
     const answer = await send(`${memoryInstance.url}/transcribe`, { body }).answer;
-    expect(answer.status, answer.text).toBe(200);
+    expect(answer.status, answer.text).toBe(503);
+    expect(answer.json().error.code).toBe('MEMORY_PRESSURE');
+    expect(answer.headers['retry-after']).toBeDefined();
     const metrics = await memoryInstance.metricsText();
     expect(counterValue(metrics, 'talk2me_memory_cleanups_total', { level: 'aggressive' })).toBeGreaterThan(0);
     expect(counterValue(metrics, 'talk2me_model_reloads_total', {})).toBe(0);
