@@ -212,8 +212,8 @@ export class ModelHost {
 
   /**
    * Loads a fresh context while the current one serves, then swaps; with a reload drain the state
-   * is 'reloading' (so /ready is 503) for that long first. A failed load keeps the
-   * current model and is recorded and rethrown. Without a loaded model there is nothing to do.
+   * is 'reloading' (so /ready is 503) for that long first. A failed load keeps the current model
+   * and is recorded and rethrown. Without a loaded model there is nothing to do.
    */
   async recreate(reason: string, path?: string): Promise<RecreateReport | null> {
     const model = this.#model;
