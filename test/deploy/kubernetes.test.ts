@@ -29,9 +29,6 @@ const AUDIO_BYTES_PER_S = 16_000 * 4;
 const MEMORY_ROUNDING_MIB = 256;
 // Time the process needs after SHUTDOWN_TIMEOUT_S to free the model, remove temp files and exit.
 const EXIT_SLACK_S = 20;
-// Named in a query before the server exports it: the gauge of MEMORY_THRESHOLD_MB comes with the
-// branch that adds it (issue 13); until then the memory-pressure trigger reads nothing.
-const PENDING_METRICS = new Set(['talk2me_memory_threshold_bytes']);
 // Test values for the Secret's keys (the Secret itself is made by the operator).
 const SECRET_VALUES: Record<string, string> = {
   ADMIN_TOKEN: 'kube-test-admin-token-0123456789',
@@ -291,7 +288,7 @@ describe.each(VARIANTS)('deploy/kubernetes/%s', (variant) => {
       const exported = new Set([...scrape.body.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!));
       const queried = only<ScaledObject>(objects, 'ScaledObject').spec.triggers.flatMap((t) => metricsIn(t.metadata.query ?? ''));
       expect(queried.length).toBeGreaterThan(0);
-      expect(queried.filter((name) => !exported.has(name) && !PENDING_METRICS.has(name))).toEqual([]);
+      expect(queried.filter((name) => !exported.has(name))).toEqual([]);
     } finally {
       await instance.close();
     }
@@ -374,8 +371,8 @@ describe.each(VARIANTS)('deploy/kubernetes/%s', (variant) => {
     const wantsGpu = container.resources.limits?.['nvidia.com/gpu'] !== undefined;
     expect(gpu !== undefined).toBe(wantsGpu);
     if (gpu) {
-      // The GPU threshold is written into the query: it must be the ConfigMap's.
-      expect(gpu.metadata.query).toMatch(new RegExp(`/ ${config.memory.gpuMemoryThresholdMb * MiB}$`));
+      // Against each pod's own GPU_MEMORY_THRESHOLD_MB, as the server exports it.
+      expect(metricsIn(gpu.metadata.query ?? '').sort()).toEqual(['talk2me_gpu_memory_threshold_bytes', 'talk2me_gpu_memory_used_bytes']);
       expect(env).toHaveProperty('GPU_MEMORY_THRESHOLD_MB');
       expect(container.resources.requests?.['nvidia.com/gpu']).toBe(container.resources.limits?.['nvidia.com/gpu']);
     }
