@@ -44,6 +44,7 @@ import { writeSyntheticModel } from '../src/model/synthetic.js';
 import { syllableTones } from '../test/helpers/signals.js';
 import { pcm16Wav } from './http-audio.js';
 import { getText, multipartRequest, runClients, send, type Outcome, type PreparedRequest } from './http-client.js';
+import { TALK2ME_FIELDS, WHISPER_SERVER_DECODING_ARGS, WHISPER_SERVER_FIELDS } from './http-decoding.js';
 import { fdKinds, openFds, OtherCpu, processCpuMs, rssBytes } from './http-procfs.js';
 import { describeRss, mb, mbPer1000, RssSampler, rssSamples, type RssSeries } from './http-rss.js';
 import { startTalk2me, startWhisperServer, type RunningPeer } from './http-servers.js';
@@ -54,36 +55,6 @@ import { f0, f1, f2, f3, median, range } from './stats.js';
 const GOALS = { latency: 1.05, throughput: 1.3, rssMbPer1000: 1 } as const;
 /** Other processes' CPU during one latency iteration (three requests, ~2 s) before it counts as disturbed. */
 const OTHER_CPU_LIMIT_MS = 150;
-
-// ---------------------------------------------------------------------------------------------
-// Decoding, identical on both sides.
-//
-// talk2me's routes transcribe with WhisperModel's defaults: greedy, best_of 1, beam 1,
-// temperature 0, timestamps on, flash attention on, but temperature fallback on (increment 0.2),
-// which the routes cannot turn off. With the synthetic model the fallback always fires (its text
-// fails whisper's log-probability threshold) and then samples at t > 0 with a generator seeded once
-// per whisper state, so the work and the text of a request vary at random. So the talk2me child
-// runs with --no-fallback (its model wrapped to pass temperatureIncrement 0; see
-// bench/http-talk2me.ts) and whisper-server is told the same per request.
-//
-// whisper-server's defaults differ: best_of 2 (-bo 1), beam_size -1 = greedy (-bs 1 to be
-// explicit), token-level timestamps on (which also applies its max_len 60 segment wrapping; the
-// form field token_timestamps=false turns both off), fallback on (its -nf flag is parsed but never
-// used by the server in whisper.cpp 1.9.1: temperature_inc=0 must be sent as a form field).
-// Both get language en (talk2me maps "auto" to "en" on an English-only model anyway) and answer
-// JSON. Both keep their whisper state between requests and start each request without context.
-const WHISPER_SERVER_DECODING_ARGS = ['-l', 'en', '-bo', '1', '-bs', '1', '-fa'] as const;
-const WHISPER_SERVER_FIELDS: Array<[string, string]> = [
-  ['language', 'en'],
-  ['temperature', '0'],
-  ['temperature_inc', '0'],
-  ['token_timestamps', 'false'],
-  ['response_format', 'json'],
-];
-const TALK2ME_FIELDS: Array<[string, string]> = [
-  ['language', 'en'],
-  ['response_format', 'json'],
-];
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers

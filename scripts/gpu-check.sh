@@ -30,26 +30,9 @@ if [ "$cpu_only" = 1 ]; then default_dir=build-check; else default_dir=build-che
 build="${GPU_CHECK_BUILD_DIR:-$root/$default_dir}"
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 started=$SECONDS
-phases=()
-
-say() { printf 'gpu-check: %s\n' "$*"; }
-section() { printf '\n== %s\n' "$*"; }
-# Records how long the phase that just ended took, for the summary.
-phase_done() { phases+=("$(printf '%-22s %4ds' "$1" "$((SECONDS - $2))")"); }
-give_up() {
-  local code=$1
-  shift
-  say "$*"
-  summary "NOT RUN"
-  exit "$code"
-}
-summary() {
-  section "summary"
-  local p
-  for p in "${phases[@]}"; do printf '  %s\n' "$p"; done
-  printf '  %-22s %4ds\n' "total" "$((SECONDS - started))"
-  printf '  result: %s\n' "$1"
-}
+check_name=gpu-check
+# shellcheck source=scripts/lib/check-report.sh
+. "$root/scripts/lib/check-report.sh"
 
 whisper_version() { sed -n 's/^project("whisper\.cpp" VERSION \([0-9.]*\)).*/\1/p' "$1/CMakeLists.txt" 2>/dev/null | head -n 1; }
 
@@ -98,19 +81,9 @@ extra_lib_path=""
 if [ "$cpu_only" = 1 ]; then
   say "GPU_CHECK_CPU_ONLY=1: building without CUDA; the harness skips its device checks"
 else
-  nvcc=""
-  for candidate in "${CUDACXX:-}" "$(command -v nvcc 2>/dev/null)" "${CUDA_HOME:+$CUDA_HOME/bin/nvcc}" /usr/local/cuda/bin/nvcc \
-    $(ls -d /usr/local/cuda-*/bin/nvcc 2>/dev/null | sort -rV); do
-    if [ -n "$candidate" ] && [ -x "$candidate" ]; then nvcc="$candidate"; break; fi
-  done
+  nvcc="$(find_nvcc)"
   [ -n "$nvcc" ] || give_up 3 "nvcc not found (PATH, CUDACXX, CUDA_HOME, /usr/local/cuda*): install the CUDA toolkit"
-  # The toolkit's root as nvcc itself reports it (nvcc on PATH may be a wrapper script).
-  toolkit="$("$nvcc" --dryrun -x cu -c /dev/null -o /dev/null 2>&1 | sed -n 's/^#\$ TOP=//p' | head -n 1)"
-  if [ -n "$toolkit" ] && [ -d "$toolkit" ]; then
-    toolkit="$(cd "$toolkit" && pwd -P)"
-  else
-    toolkit="$(dirname "$(dirname "$(readlink -f "$nvcc")")")"
-  fi
+  toolkit="$(cuda_toolkit_of "$nvcc")"
   [ -x "$toolkit/bin/nvcc" ] && nvcc="$toolkit/bin/nvcc"
   say "nvcc: $nvcc, $("$nvcc" --version | grep -i release | head -n 1)"
   if command -v nvidia-smi >/dev/null 2>&1; then

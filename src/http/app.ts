@@ -16,7 +16,8 @@ import { metricsPlugin } from './plugins/metrics.js';
 import { securityPlugin } from './plugins/security.js';
 import { servicesPlugin } from './plugins/services.js';
 import { adminRoutes } from './routes/admin.js';
-import { healthRoutes, type ReadinessState } from './routes/health.js';
+import { healthRoutes } from './routes/health.js';
+import type { ReadinessState } from './readiness.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { modelsRoutes } from './routes/models.js';
 import { openaiRoutes } from './routes/openai.js';
@@ -63,7 +64,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(errorsPlugin);
   await app.register(securityPlugin, { boundHost: config.host, allowedHosts: config.allowedHosts });
   await app.register(servicesPlugin, { services, closeOnExit: options.closeServices !== false });
-  await app.register(metricsPlugin);
+  await app.register(metricsPlugin, { readiness });
 
   await app.register(healthRoutes, { readiness });
   await app.register(metricsRoutes, { token: config.metricsToken });

@@ -29,6 +29,11 @@ export interface ServerConfig {
   /** A decode running longer is stopped (its ffmpeg killed). */
   decodeTimeoutS: number;
   shutdownTimeoutS: number;
+  /**
+   * How long /ready answers 503 before the server stops taking work (the listener closes, the
+   * model is swapped) while it still serves, so a load balancer has taken it out of rotation first.
+   */
+  readyDrainS: number;
   adminToken: string | null;
   metricsToken: string | null;
   webRoot: string;

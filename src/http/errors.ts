@@ -2,6 +2,7 @@
 // `{ error: { code, message, type, param } }` — talk2me's code and message, with OpenAI's `type` and
 // `param` beside them so its SDKs surface the error; anything else is a 500 whose details stay in
 // the log.
+import { MemoryPressureError } from '../memory/admission.js';
 import { SessionLimitError } from '../memory/sessions/index.js';
 import { Talk2meError } from '../shared/errors.js';
 
@@ -72,6 +73,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   ADDRESS_CONCURRENCY_LIMIT: 429,
   ADDRESS_TEMP_BYTES_LIMIT: 429,
   STAGED_BYTES_LIMIT: 507,
+  // A new whisper state would cross the memory threshold and nothing running would free one.
+  MEMORY_PRESSURE: 503,
 };
 
 /** Retry-After for refusals that wait on disk space: uploads must finish or be swept first. */
@@ -97,6 +100,7 @@ const DEFAULT_RETRY_AFTER_S = 5;
 // rather than retrying at once.
 function retryHeaders(err: Talk2meError, statusCode: number): Record<string, string> {
   if (err instanceof SessionLimitError && err.retryAfterS !== undefined) return { 'retry-after': String(err.retryAfterS) };
+  if (err instanceof MemoryPressureError) return { 'retry-after': String(err.retryAfterS) };
   return NOT_A_FAULT.has(statusCode) || statusCode === 429 ? { 'retry-after': String(DEFAULT_RETRY_AFTER_S) } : {};
 }
 

@@ -1,6 +1,6 @@
 // One transcription request from upload to result, shared by /transcribe and the OpenAI routes:
 // session and address limits, the upload into a tracked temp file, decoding (its own bounded queue
-// and time limit), admission (bounded queue), whisper, metrics; the temp file is removed and the
+// and time limit), admission (bounded queue, then memory), whisper, metrics; the temp file is removed and the
 // allowances returned however it ends. A client that goes away aborts its work; REQUEST_TIMEOUT_S,
 // plus REQUEST_TIMEOUT_PER_AUDIO_S for each second of the decoded audio, cuts it off with 504.
 //
@@ -165,7 +165,12 @@ export async function runTranscription<P>(
     // not cut off by a limit sized for short ones.
     deadline.extendTo(config.requestTimeoutS + audio.durationS * config.requestTimeoutPerAudioS);
     const control = { signal, ...(onSegment && { onSegment }) };
-    const transcription = await services.queue.run(({ threads }) => services.model.transcribe(audio.pcm, { ...options, threads }, control), signal);
+    // Past the queue, predictive admission: a transcription that needs a new whisper state starts
+    // only if memory has room for it (else it waits for a state, or is refused).
+    const transcription = await services.queue.run(
+      ({ threads }) => services.memory.admission.run(() => services.model.transcribe(audio.pcm, { ...options, threads }, control), signal),
+      signal,
+    );
     const processingMs = performance.now() - started;
     metrics.transcriptionDuration.observe({ route: route.route }, processingMs / 1000);
     metrics.audioSeconds.inc({ route: route.route }, transcription.durationS);

@@ -9,7 +9,7 @@
 import type { TrimReport } from '../native/index.js';
 import type { Logger } from '../shared/logger.js';
 import { GpuGrowthDetector, type GpuGrowthVerdict } from './gpu-growth.js';
-import { MB, sampleFigures, stateBytes, takeSample, toMb, type MemorySample } from './memory-sample.js';
+import { MB, overThreshold, sampleFigures, stateBytes, takeSample, toMb, type MemorySample } from './memory-sample.js';
 import type { ModelHost } from '../model/host.js';
 import type { MemoryProbes } from './probes.js';
 import type { MemorySettings } from './settings.js';
@@ -55,6 +55,8 @@ interface LadderDeps {
   probes: MemoryProbes;
   logger: Logger;
   now: () => number;
+  /** Every reading the ladder acts on, as it is taken (`first`: the one a run opens with). */
+  onMeasure?: (sample: MemorySample, first: boolean) => void;
 }
 
 export class CleanupLadder {
@@ -77,7 +79,7 @@ export class CleanupLadder {
     const { settings, logger, now } = this.#deps;
     const started = now();
     const rungs: RungReport[] = [];
-    let sample = await this.#measure();
+    let sample = await this.#measure(true);
     const gpuGrowth = this.#observeGpu(sample);
     let freed = 0;
 
@@ -112,7 +114,7 @@ export class CleanupLadder {
     return run;
   }
 
-  async #measure(): Promise<MemorySample> {
+  async #measure(first = false): Promise<MemorySample> {
     const sample = await takeSample(this.#deps.probes, this.#deps.model, this.#deps.now());
     const stats = this.#deps.model.stats();
     // A (re)load starts a new GPU baseline.
@@ -121,6 +123,7 @@ export class CleanupLadder {
       this.#lastReloadCount = stats.reloadCount;
       this.#gpu.reset();
     }
+    this.#deps.onMeasure?.(sample, first);
     return sample;
   }
 
@@ -137,12 +140,7 @@ export class CleanupLadder {
 
   /** Names the threshold crossed, or null. */
   #overThreshold(sample: MemorySample): string | null {
-    const { memoryThresholdMb, gpuMemoryThresholdMb } = this.#deps.settings;
-    if (sample.rssBytes > memoryThresholdMb * MB) return `RSS ${toMb(sample.rssBytes)} MB over ${memoryThresholdMb} MB`;
-    if (sample.gpu && sample.gpu.usedBytes > gpuMemoryThresholdMb * MB) {
-      return `GPU memory ${toMb(sample.gpu.usedBytes)} MB over ${gpuMemoryThresholdMb} MB`;
-    }
-    return null;
+    return overThreshold(sample, this.#deps.settings);
   }
 
   async #sweep(level: CleanupLevel, reason: string, maxAgeS: number, before: MemorySample): Promise<RungReport> {

@@ -1,10 +1,14 @@
 // The backend half of talk2me's memory management: a background check on a timer that measures
 // (RSS, heap, system memory, GPU, the model's own accounting), climbs the cleanup ladder as far as
-// the figures require, unloads an idle model, expires idle sessions, and reports it all.
+// the figures require, unloads an idle model, expires idle sessions, and reports it all. It also
+// says when the instance is under memory pressure (readiness reads it) and owns the predictive
+// admission of transcriptions that would need a new whisper state.
 import { silentLogger, type Logger } from '../shared/logger.js';
 import { AudioProcessingContext, type AudioProcessingOptions, type TempFileSource } from './temp-files/index.js';
 import { CleanupLadder, type CleanupLevel, type LadderForce, type LadderRun, type SweepableFiles } from './cleanup-ladder.js';
+import { PredictiveAdmission, refusalRetryAfterS } from './admission.js';
 import { takeSample, toMb, type MemorySample } from './memory-sample.js';
+import { clearLevelMb, PressureTracker, type MemoryPressure } from './memory-pressure.js';
 import type { ModelHost, ModelHostStats } from '../model/host.js';
 import { realProbes, type MemoryProbes } from './probes.js';
 import type { MemorySettings } from './settings.js';
@@ -85,6 +89,16 @@ export interface MemoryStats {
     reloads_deferred: number;
     last: { level: CleanupLevel; at: string; duration_ms: number; freed_mb: number } | null;
   };
+  pressure: { active: boolean; reason: string | null; since: string | null; clear_below_mb: number; gpu_clear_below_mb: number };
+  predictive_admission: {
+    enabled: boolean;
+    state_cost_mb: number | null;
+    state_cost_source: string;
+    decisions: { admitted: number; waited: number; refused: number };
+    waiting: number;
+    held_for_state: boolean;
+    last_refusal: { at: string; reason: string } | null;
+  };
   sessions: object | null;
 }
 
@@ -100,7 +114,10 @@ export class MemoryManager {
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #ladder: CleanupLadder;
+  readonly #pressure: PressureTracker;
   readonly #startedAt: number;
+  /** Gates transcriptions that would need a new whisper state (the HTTP layer runs them through it). */
+  readonly admission: PredictiveAdmission;
   readonly #counters: CleanupCounters = {
     checks: 0,
     errors: 0,
@@ -109,6 +126,7 @@ export class MemoryManager {
     last: null,
   };
   #running: Promise<LadderRun> | null = null;
+  #lastRelief: number | null = null;
   #checkTimer: NodeJS.Timeout | null = null;
   #statsTimer: NodeJS.Timeout | null = null;
   #listeners = new Set<(run: LadderRun) => void>();
@@ -122,6 +140,17 @@ export class MemoryManager {
     this.#logger = options.logger ?? silentLogger;
     this.#now = options.now ?? Date.now;
     this.#startedAt = this.#now();
+    this.#pressure = new PressureTracker(this.settings);
+    this.admission = new PredictiveAdmission({
+      enabled: this.settings.predictiveAdmission,
+      thresholds: this.settings,
+      model: this.model,
+      probes: this.#probes,
+      retryAfterS: refusalRetryAfterS(this.settings.cleanupIntervalS),
+      onRefuse: () => this.#relieve(),
+      logger: this.#logger,
+      now: this.#now,
+    });
     this.#ladder = new CleanupLadder({
       settings: this.settings,
       model: this.model,
@@ -129,7 +158,61 @@ export class MemoryManager {
       probes: this.#probes,
       logger: this.#logger,
       now: this.#now,
+      onMeasure: (sample, first) => {
+        const was = this.#pressure.state.active;
+        this.#pressure.observeLadder(sample, first);
+        this.admission.observe(sample.model);
+        this.#logPressureChange(was);
+      },
     });
+  }
+
+  // A refusal with nothing running means memory the process holds without any whisper state in
+  // use: heap the allocator has not given back is what can still come down, so the ladder trims at
+  // the aggressive level (never a reload: that is for RSS over the threshold), at most once per
+  // check interval however many requests are refused.
+  #relieve(): void {
+    const now = this.#now();
+    if (this.#lastRelief !== null && now - this.#lastRelief < this.settings.cleanupIntervalS * 1000) return;
+    this.#lastRelief = now;
+    this.check({ aggressive: true, reload: false }).catch((err: unknown) => {
+      this.#counters.errors++;
+      this.#logger.error({ err }, 'Memory check failed');
+    });
+  }
+
+  /** Memory pressure as the ladder last saw it: over a threshold while it works on it. */
+  get pressure(): MemoryPressure {
+    return this.#pressure.state;
+  }
+
+  /**
+   * The same, after a fresh reading when under pressure, so pressure ends as soon as memory is
+   * back under the clear level rather than at the next check.
+   */
+  async currentPressure(): Promise<MemoryPressure> {
+    if (!this.#pressure.state.active) return this.#pressure.state;
+    try {
+      this.#observe(await takeSample(this.#probes, this.model, this.#now()));
+    } catch (err) {
+      // No fresh reading: the last one stands (the next check takes another).
+      this.#logger.warn({ err }, 'Memory: no reading for readiness');
+    }
+    return this.#pressure.state;
+  }
+
+  #observe(sample: MemorySample): void {
+    const was = this.#pressure.state.active;
+    this.#pressure.observeReading(sample);
+    this.admission.observe(sample.model);
+    this.#logPressureChange(was);
+  }
+
+  #logPressureChange(was: boolean): void {
+    const now = this.#pressure.state;
+    if (now.active === was) return;
+    if (now.active) this.#logger.warn({ reason: now.reason }, 'Memory: under pressure; not ready until memory is back under the threshold');
+    else this.#logger.info({}, 'Memory: pressure over; ready again');
   }
 
   get counters(): Readonly<CleanupCounters> {
@@ -215,7 +298,10 @@ export class MemoryManager {
   /** A fresh reading of everything, in the shape GET /admin/memory returns. */
   async getStats(): Promise<MemoryStats> {
     const sample: MemorySample = await takeSample(this.#probes, this.model, this.#now());
+    this.#observe(sample);
     const host = this.model.stats();
+    const pressure = this.#pressure.state;
+    const admission = this.admission.stats();
     const files = this.#files?.stats() ?? { count: 0, bytes: 0, oldestAgeMs: null };
     const m = sample.model;
     const baseline = this.#ladder.gpuBaselineBytes;
@@ -271,6 +357,22 @@ export class MemoryManager {
         by_level: { ...this.#counters.byLevel },
         reloads_deferred: this.#counters.reloadsDeferred,
         last: last ? { level: last.level, at: iso(last.at) as string, duration_ms: last.durationMs, freed_mb: toMb(last.freedBytes) } : null,
+      },
+      pressure: {
+        active: pressure.active,
+        reason: pressure.reason,
+        since: iso(pressure.since),
+        clear_below_mb: clearLevelMb(this.settings.memoryThresholdMb),
+        gpu_clear_below_mb: clearLevelMb(this.settings.gpuMemoryThresholdMb),
+      },
+      predictive_admission: {
+        enabled: admission.enabled,
+        state_cost_mb: admission.stateCostBytes === null ? null : toMb(admission.stateCostBytes),
+        state_cost_source: "whisper.cpp's accounting of one state's buffers (kv caches + compute buffers)",
+        decisions: { ...admission.decisions },
+        waiting: admission.waiting,
+        held_for_state: admission.heldForState,
+        last_refusal: admission.lastRefusal ? { at: iso(admission.lastRefusal.at) as string, reason: admission.lastRefusal.reason } : null,
       },
       sessions: this.#sessions?.stats() ?? null,
     };

@@ -3,6 +3,7 @@
 import type { ModelMemory } from '../native/index.js';
 import type { ModelHost } from '../model/host.js';
 import type { GpuReading, MemoryProbes } from './probes.js';
+import type { MemorySettings } from './settings.js';
 
 export interface MemorySample {
   at: number;
@@ -42,6 +43,22 @@ export function stateBytes(sample: MemorySample): number {
 
 export const MB = 1024 * 1024;
 export const toMb = (bytes: number): number => Math.round((bytes / MB) * 10) / 10;
+
+export type Thresholds = Pick<MemorySettings, 'memoryThresholdMb' | 'gpuMemoryThresholdMb'>;
+
+/**
+ * Names the threshold that RSS, or GPU memory in use, would cross with `extraBytes` more (what a
+ * new whisper state would add); null when both stay at or under theirs.
+ */
+export function overThreshold(sample: { rssBytes: number; gpu: { usedBytes: number } | null }, thresholds: Thresholds, extraBytes = 0): string | null {
+  const { memoryThresholdMb, gpuMemoryThresholdMb } = thresholds;
+  const plus = extraBytes > 0 ? ` + ${toMb(extraBytes)} MB` : '';
+  if (sample.rssBytes + extraBytes > memoryThresholdMb * MB) return `RSS ${toMb(sample.rssBytes)} MB${plus} over ${memoryThresholdMb} MB`;
+  if (sample.gpu && sample.gpu.usedBytes + extraBytes > gpuMemoryThresholdMb * MB) {
+    return `GPU memory ${toMb(sample.gpu.usedBytes)} MB${plus} over ${gpuMemoryThresholdMb} MB`;
+  }
+  return null;
+}
 
 /** The figures a log line carries for a sample. */
 export function sampleFigures(s: MemorySample): Record<string, number | null> {

@@ -38,4 +38,6 @@ export interface MemorySettings {
   uploadMinFreeMb: number;
   /** An upload that sends nothing for this long is cut off (408). */
   uploadStallTimeoutS: number;
+  /** Admit a transcription that needs a new whisper state only if memory plus its cost stays under the thresholds. */
+  predictiveAdmission: boolean;
 }

@@ -33,6 +33,11 @@ export interface ModelHostOptions {
   trimPolicy?: TrimPolicy;
   /** Unload after this long without work; 0 never. */
   idleUnloadMs?: number;
+  /**
+   * Before a reload, report 'reloading' this long while the current model keeps serving, so a load
+   * balancer watching /ready has moved new work elsewhere when the swap happens; 0 none.
+   */
+  reloadDrainMs?: number;
   logger?: Logger;
   now?: () => number;
   loader?: ModelLoader;
@@ -90,6 +95,7 @@ export class ModelHost {
       loadOptions: options.loadOptions ?? {},
       trimPolicy: options.trimPolicy ?? 'never',
       idleUnloadMs: options.idleUnloadMs ?? 0,
+      reloadDrainMs: options.reloadDrainMs ?? 0,
       logger: options.logger ?? silentLogger,
       now: options.now ?? Date.now,
       loader: options.loader ?? ((path, loadOptions) => WhisperModel.load(path, loadOptions)),
@@ -205,13 +211,23 @@ export class ModelHost {
   }
 
   /**
-   * Loads a fresh context while the current one serves, then swaps. A failed load keeps the
-   * current model and is recorded and rethrown. Without a loaded model there is nothing to do.
+   * Loads a fresh context while the current one serves, then swaps; with a reload drain the state
+   * is 'reloading' (so /ready is 503) for that long first. A failed load keeps the current model
+   * and is recorded and rethrown. Without a loaded model there is nothing to do.
    */
   async recreate(reason: string, path?: string): Promise<RecreateReport | null> {
     const model = this.#model;
     if (!model || this.#reloading) return null;
     this.#reloading = true;
+    const drainMs = this.#options.reloadDrainMs;
+    if (drainMs > 0) {
+      this.#options.logger.info({ reason, drainS: drainMs / 1000 }, 'Model reload: not ready while load balancers move new work elsewhere');
+      await new Promise((resolve) => setTimeout(resolve, drainMs));
+      if (this.#disposed) {
+        this.#reloading = false;
+        throw new ModelDisposedError(); // shut down meanwhile: nothing left to reload
+      }
+    }
     const started = this.#options.now();
     try {
       const report = await model.recreate(path);

@@ -5,6 +5,7 @@ import type { ServerConfig } from '../http/config.js';
 import { SessionGate } from '../http/session-gate.js';
 import type { Services } from '../http/services.js';
 import { MemoryManager } from '../memory/memory-manager.js';
+import type { MemoryProbes } from '../memory/probes.js';
 import { SessionManager } from '../memory/sessions/index.js';
 import { TempFileRegistry } from '../memory/temp-files/index.js';
 import { ModelHost, type ModelLoader } from '../model/host.js';
@@ -14,6 +15,8 @@ import { threadBudget } from './settings.js';
 export interface ServiceOverrides {
   /** A stand-in model loader (tests). */
   loader?: ModelLoader;
+  /** Simulated process and system readings for the memory manager (tests: memory pressure without filling memory). */
+  probes?: MemoryProbes;
 }
 
 export async function createServices(config: ServerConfig, logger: Logger, overrides: ServiceOverrides = {}): Promise<Services> {
@@ -35,10 +38,11 @@ export async function createServices(config: ServerConfig, logger: Logger, overr
     loadOptions: { threads: config.whisperThreads ?? threadBudget(), maxStates: config.maxConcurrency },
     trimPolicy: m.trimAfterTranscription,
     idleUnloadMs: m.modelIdleUnloadS * 1000,
+    reloadDrainMs: config.readyDrainS * 1000,
     logger,
     ...(overrides.loader && { loader: overrides.loader }),
   });
-  const memory = new MemoryManager({ settings: m, model, files, sessions, logger });
+  const memory = new MemoryManager({ settings: m, model, files, sessions, logger, ...(overrides.probes && { probes: overrides.probes }) });
   const queue = new AdmissionQueue({
     concurrency: config.maxConcurrency,
     maxQueue: config.maxQueue,

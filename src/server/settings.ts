@@ -247,6 +247,11 @@ const SERVER: Table<ServerFields> = {
   },
   decodeTimeoutS: { env: 'DECODE_TIMEOUT_S', help: 'a decode running longer is stopped and its ffmpeg killed (422 AUDIO_DECODER_FAILED)', read: numberIn(1, 3600, 60) },
   shutdownTimeoutS: { env: 'SHUTDOWN_TIMEOUT_S', help: 'how long shutdown waits for in-flight work', read: numberIn(0, 3600, 30) },
+  readyDrainS: {
+    env: 'READY_DRAIN_S',
+    help: 'seconds /ready answers 503 before the listener closes at shutdown and before a model reload, while work is still served, so a load balancer checking /ready moves new work elsewhere first; 0: none',
+    read: numberIn(0, 600, 0, { integer: false }),
+  },
   adminToken: { env: 'ADMIN_TOKEN', help: 'token for /admin/* (X-Admin-Token); unset: admin routes answer 404', read: optionalText(adminTokenLongEnough) },
   metricsToken: { env: 'METRICS_TOKEN', help: 'bearer token for /metrics; unset: open', read: optionalText() },
   apiKey: { env: 'API_KEY', help: 'bearer key the transcription and model routes require (Authorization: Bearer KEY); unset: open', read: optionalText(adminTokenLongEnough) },
@@ -296,6 +301,11 @@ const MEMORY: Table<MemorySettings> = {
   uploadMaxStagedMb: { env: 'UPLOAD_MAX_STAGED_MB', help: 'upload bytes staged in UPLOAD_DIR by all requests together (507 above)', read: numberIn(1, 1 << 24, 1024, { integer: false }) },
   uploadMinFreeMb: { env: 'UPLOAD_MIN_FREE_MB', help: 'free space to keep on the file system of UPLOAD_DIR; below it uploads are refused (507)', read: numberIn(0, 1 << 30, 256, { integer: false }) },
   uploadStallTimeoutS: { env: 'UPLOAD_STALL_TIMEOUT_S', help: 'an upload that sends nothing for this long is cut off (408)', read: numberIn(1, 3600, 30, { integer: false }) },
+  predictiveAdmission: {
+    env: 'PREDICTIVE_ADMISSION',
+    help: 'start a transcription that needs a new whisper state only if RSS (and GPU memory) plus what a state costs stays under the thresholds; otherwise it waits for a running one to end, or gets 503 MEMORY_PRESSURE when none runs',
+    read: flag(true),
+  },
   debugMemory: { env: 'DEBUG_MEMORY', help: 'log every memory check', read: flag(false) },
 };
 

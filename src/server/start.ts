@@ -1,7 +1,7 @@
 // The composition root of `talk2me serve`: makes sure the model file is there, builds the services
-// and the HTTP app from them, listens, and shuts down gracefully on SIGTERM/SIGINT (stop
-// accepting, finish in-flight work within SHUTDOWN_TIMEOUT_S, remove temp files, free the model,
-// exit 0).
+// and the HTTP app from them, listens, and shuts down gracefully on SIGTERM/SIGINT (not ready for
+// READY_DRAIN_S while still serving, then stop accepting, finish in-flight work within
+// SHUTDOWN_TIMEOUT_S, remove temp files, free the model, exit 0).
 import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 
@@ -98,6 +98,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const shutdown = (reason: string): Promise<void> => {
     shuttingDown ??= (async () => {
       readiness.shuttingDown = true;
+      if (config.readyDrainS > 0) {
+        // /ready now answers 503 while everything else still works: a load balancer's checks see
+        // it and stop sending work here before the listener closes under requests on their way.
+        logger.info({ reason, drainS: config.readyDrainS }, 'Shutting down: not ready; still serving while load balancers move new work elsewhere');
+        await new Promise((resolve) => setTimeout(resolve, config.readyDrainS * 1000));
+      }
       logger.info({ reason, inflight: services.queue.running, queued: services.queue.queued }, 'Shutting down: no new connections; finishing in-flight work');
       const deadline = setTimeout(() => {
         logger.warn({ timeoutS: config.shutdownTimeoutS }, 'Shutdown timeout: aborting in-flight work');

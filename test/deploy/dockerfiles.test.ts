@@ -101,8 +101,8 @@ describe('Dockerfile and Dockerfile.cuda', () => {
     expect(config.host).toBe('0.0.0.0'); // reachable through a published port; the Host check is off
     expect(config.logFile).toBeNull(); // stdout only
     expect(lastArgs(finalStage(file), 'EXPOSE')).toBe(String(config.port));
-    // Drained before the runtime's SIGKILL.
-    expect(config.shutdownTimeoutS).toBeLessThan(RUNTIME_STOP_GRACE_S);
+    // Not ready for READY_DRAIN_S, then drained within SHUTDOWN_TIMEOUT_S: both before the runtime's SIGKILL.
+    expect(config.readyDrainS + config.shutdownTimeoutS).toBeLessThan(RUNTIME_STOP_GRACE_S);
   });
 
   it.each(images)('%s stops by SIGTERM and starts `talk2me serve` as PID 1', (_, file) => {

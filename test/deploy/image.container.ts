@@ -9,7 +9,6 @@
 // (scripts/container-base.sh). The image is kept, so a rerun reuses its layers.
 import { spawn } from 'node:child_process';
 import { chmod, chown, readdir, readFile, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { decodeWav } from '../../src/audio/decode-wav.js';
 import { buildWav } from '../audio/helpers/wav-builder.js';
+import { freePort } from '../helpers/network.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { podman, podmanEnv, podmanOk } from './helpers/podman.js';
 
@@ -41,17 +41,6 @@ async function longerClip(): Promise<Uint8Array> {
 let modelDir: Awaited<ReturnType<typeof tempDir>>;
 let url = '';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 function runScript(file: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', [file], { env: podmanEnv(), stdio: 'inherit' });
@@ -71,10 +60,10 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
 }
 
 /** POST a WAV to /transcribe as the README shows (multipart field `audio`). */
-async function transcribe(wav: Uint8Array): Promise<{ status: number; body: any }> {
+async function transcribe(wav: Uint8Array, base = url): Promise<{ status: number; body: any }> {
   const form = new FormData();
   form.append('audio', new Blob([wav], { type: 'audio/wav' }), 'clip.wav');
-  const response = await fetch(`${url}/transcribe`, { method: 'POST', body: form });
+  const response = await fetch(`${base}/transcribe`, { method: 'POST', body: form });
   return { status: response.status, body: await response.json() };
 }
 
@@ -234,6 +223,31 @@ describe('the CPU image', () => {
     // Drained, not cut off by SHUTDOWN_TIMEOUT_S (the test's keep-alive connections included).
     expect(stdout.filter((l) => l.msg?.startsWith('Shutdown timeout'))).toEqual([]);
     expect(stdout.at(-1)?.msg).toBe('Shut down');
+  });
+});
+
+describe('the CPU image as deploy/kubernetes runs it', () => {
+  // Read-only root file system, /tmp an emptyDir, the models at /models with WHISPER_MODEL naming one,
+  // and a preStop `sleep` (deploy/kubernetes/base/deployment.yaml).
+  const name = `${NAME}-readonly`;
+  afterAll(async () => {
+    await podman(['rm', '--force', '--time', '0', name]);
+  });
+
+  it('serves a transcription with a read-only root file system and stops with exit code 0', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    await podmanOk([
+      'run', '--detach', '--name', name, '--read-only', '--tmpfs', '/tmp', '-p', `127.0.0.1:${port}:5005`,
+      '-v', `${modelDir.path}:/models:ro`, '-e', 'WHISPER_MODEL=/models/mini.bin', IMAGE,
+    ]);
+    await waitFor('/health', 90_000, async () => ((await fetch(`${base}/health`)).status === 200 ? true : undefined));
+    const { status, body } = await transcribe(await readFile(HELLO), base);
+    expect(status).toBe(200);
+    expect(typeof body.text).toBe('string');
+    expect((await podman(['exec', name, 'sleep', '0'])).code).toBe(0);
+    expect((await podman(['stop', '--time', String(STOP_GRACE_S), name])).code).toBe(0);
+    expect(await podmanOk(['inspect', name, '--format', '{{.State.ExitCode}}'])).toBe('0\n');
   });
 });
 

@@ -134,11 +134,16 @@ describe('back-pressure', () => {
     await waitFor(async () => (await metric(server, 'talk2me_requests_rejected_total{code="CLIENT_CLOSED"}')) === closed + 1, 'the hang-up to be counted');
     await idle(server);
 
-    const lines = server.stdout.text
-      .slice(logBefore)
-      .split('\n')
-      .filter((line) => line.length > 0)
-      .map((line) => JSON.parse(line) as { level: number; code?: string; statusCode?: number; msg: string });
+    const logLines = (): Array<{ level: number; code?: string; statusCode?: number; msg: string }> =>
+      server.stdout.text
+        .slice(logBefore)
+        .split('\n')
+        .filter((line) => line.length > 0)
+        .map((line) => JSON.parse(line) as { level: number; code?: string; statusCode?: number; msg: string });
+    // The refusal is counted where it is thrown; its log line is written once the error handler has
+    // run, which can be a moment later under load.
+    await waitFor(() => logLines().some((line) => line.code === 'CLIENT_CLOSED'), 'the hang-up to be logged');
+    const lines = logLines();
     const hangUp = lines.filter((line) => line.code === 'CLIENT_CLOSED');
     expect(hangUp).toHaveLength(1);
     expect(hangUp[0]).toMatchObject({ level: 30, statusCode: 499 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { AudioDecodeError } from '../../src/audio/index.js';
 import { HttpError, mapError } from '../../src/http/errors.js';
+import { MemoryPressureError } from '../../src/memory/admission.js';
 import { SessionLimitError } from '../../src/memory/sessions/index.js';
 import { ModelDisposedError } from '../../src/model/host.js';
 import { WhisperError } from '../../src/native/index.js';
@@ -36,6 +37,15 @@ describe('mapError', () => {
       statusCode: 507,
       headers: { 'retry-after': '10' },
       body: { error: { code: 'STAGED_BYTES_LIMIT', message: 'staging full' } },
+      internal: false,
+    });
+  });
+
+  it('answers a transcription refused for memory with 503 MEMORY_PRESSURE, its message and its Retry-After', () => {
+    expect(mapError(new MemoryPressureError('short of memory', 30))).toMatchObject({
+      statusCode: 503,
+      headers: { 'retry-after': '30' },
+      body: { error: { code: 'MEMORY_PRESSURE', message: 'short of memory' } },
       internal: false,
     });
   });

@@ -35,9 +35,19 @@ const FAMILIES: Record<string, 'gauge' | 'counter' | 'histogram'> = {
   talk2me_inflight_transcriptions: 'gauge',
   talk2me_whisper_states: 'gauge',
   talk2me_whisper_states_max: 'gauge',
+  talk2me_ready: 'gauge',
+  talk2me_memory_pressure: 'gauge',
+  talk2me_admission_memory_total: 'counter',
+  talk2me_whisper_state_cost_bytes: 'gauge',
   talk2me_http_requests_total: 'counter',
   talk2me_http_request_duration_seconds: 'histogram',
   talk2me_sessions_active: 'gauge',
+  talk2me_temp_files_oldest_age_seconds: 'gauge',
+  talk2me_memory_threshold_bytes: 'gauge',
+  talk2me_gpu_memory_threshold_bytes: 'gauge',
+  talk2me_model_reload_min_interval_seconds: 'gauge',
+  talk2me_temp_file_max_age_seconds: 'gauge',
+  talk2me_queue_depth_max: 'gauge',
 };
 const GPU_FAMILIES = ['talk2me_gpu_memory_used_bytes', 'talk2me_gpu_memory_total_bytes'];
 const PROCESS_FAMILIES = ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds'];
@@ -74,6 +84,8 @@ describe('GET /metrics', () => {
     expect(sample(text, 'talk2me_temp_files')).toBe(0);
     expect(sample(text, 'talk2me_queue_depth')).toBe(0);
     expect(sample(text, 'talk2me_inflight_transcriptions')).toBe(0);
+    expect(sample(text, 'talk2me_ready')).toBe(1);
+    expect(sample(text, 'talk2me_memory_pressure')).toBe(0);
   });
 
   it('has no GPU series on a machine without a GPU (by design), and has them with one', async () => {
@@ -94,6 +106,9 @@ describe('GET /metrics', () => {
     expect((await post('/v1/audio/transcriptions', [['file', { data: clip(2), filename: 'a.wav' }]])).statusCode).toBe(200);
     expect((await post('/transcribe', [['audio', { data: clip(2), filename: 'a.wav' }], ['language', 'klingon']])).statusCode).toBe(400);
 
+    // One reading of the model's memory serves a scrape's gauges for 250 ms: past it, the states
+    // the transcriptions created are seen.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const after = await scrape();
     expect(sample(after, 'talk2me_audio_seconds_total{route="transcribe"}')).toBeCloseTo(3, 3);
     expect(sample(after, 'talk2me_audio_seconds_total{route="openai_transcriptions"}')).toBeCloseTo(2, 3);
@@ -129,10 +144,49 @@ describe('GET /metrics', () => {
     const during = await scrape();
     expect(sample(during, 'talk2me_temp_files')).toBe(1);
     expect(sample(during, 'talk2me_temp_files_bytes')).toBe(12_345);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const later = await scrape();
+    expect(sample(later, 'talk2me_temp_files_oldest_age_seconds')).toBeGreaterThanOrEqual(0.04);
+    expect(sample(later, 'talk2me_temp_files_oldest_age_seconds')).toBeLessThan(60);
     await ctx.dispose();
     const after = await scrape();
     expect(sample(after, 'talk2me_temp_files')).toBe(0);
     expect(sample(after, 'talk2me_temp_files_bytes')).toBe(0);
+    expect(sample(after, 'talk2me_temp_files_oldest_age_seconds')).toBe(0);
+  });
+
+  it('the configured limits, which alert rules compare figures with, follow the settings', async () => {
+    const defaults = await scrape();
+    expect(sample(defaults, 'talk2me_memory_threshold_bytes')).toBe(4096 * 1024 * 1024);
+    expect(sample(defaults, 'talk2me_gpu_memory_threshold_bytes')).toBe(2048 * 1024 * 1024);
+    expect(sample(defaults, 'talk2me_model_reload_min_interval_seconds')).toBe(300);
+    expect(sample(defaults, 'talk2me_temp_file_max_age_seconds')).toBe(300);
+    expect(sample(defaults, 'talk2me_queue_depth_max')).toBe(16);
+
+    const limits = {
+      MEMORY_THRESHOLD_MB: '300.5',
+      GPU_MEMORY_THRESHOLD_MB: '1000',
+      MODEL_RELOAD_MIN_INTERVAL_S: '0',
+      TEMP_FILE_MAX_AGE_S: '120',
+      TEMP_FILE_MAX_AGE_AGGRESSIVE_S: '60',
+      MAX_QUEUE: '3',
+    };
+    const other = await injectApp(root, 'metrics-limits', limits);
+    try {
+      const text = (await other.app.inject({ method: 'GET', url: '/metrics' })).body;
+      // MB as the memory manager counts it (2^20), so RSS compares with the threshold the ladder uses.
+      expect(sample(text, 'talk2me_memory_threshold_bytes')).toBe(300.5 * 1024 * 1024);
+      expect(sample(text, 'talk2me_gpu_memory_threshold_bytes')).toBe(1000 * 1024 * 1024);
+      expect(sample(text, 'talk2me_model_reload_min_interval_seconds')).toBe(0);
+      expect(sample(text, 'talk2me_temp_file_max_age_seconds')).toBe(120);
+      expect(sample(text, 'talk2me_queue_depth_max')).toBe(3);
+      // One series each, without labels: a rule divides by them with plain one-to-one matching.
+      for (const family of ['talk2me_memory_threshold_bytes', 'talk2me_gpu_memory_threshold_bytes', 'talk2me_model_reload_min_interval_seconds']) {
+        expect(samplesOf(text, family), family).toEqual([`${family} ${sample(text, family)}`]);
+      }
+    } finally {
+      await other.close();
+    }
   });
 
   it('reloads and cleanups through the admin routes show up', async () => {

@@ -78,6 +78,7 @@ describe('memory settings', () => {
       uploadMaxStagedMb: 1024,
       uploadMinFreeMb: 256,
       uploadStallTimeoutS: 30,
+      predictiveAdmission: true,
     });
   });
 
@@ -94,8 +95,9 @@ describe('memory settings', () => {
       UPLOAD_DIR: '/var/tmp/t2m',
       DEBUG_MEMORY: 'true',
       TRIM_AFTER_TRANSCRIPTION: 'idle',
+      PREDICTIVE_ADMISSION: 'off',
     });
-    expect(s).toMatchObject({ memoryThresholdMb: 2048, cleanupIntervalS: 5, modelIdleUnloadS: 600, uploadDir: '/var/tmp/t2m', debugMemory: true, trimAfterTranscription: 'idle' });
+    expect(s).toMatchObject({ memoryThresholdMb: 2048, cleanupIntervalS: 5, modelIdleUnloadS: 600, uploadDir: '/var/tmp/t2m', debugMemory: true, trimAfterTranscription: 'idle', predictiveAdmission: false });
   });
 
   it('refuse bad values with a message naming the variable', () => {

@@ -5,11 +5,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
-import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { freePort, refused } from '../helpers/network.js';
 import { clip } from '../http/helpers/audio.js';
 import { send, type Answer } from '../http/helpers/client.js';
 import { listen, makeRoot, waitFor, type Root } from '../http/helpers/harness.js';
@@ -26,28 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await root?.remove();
 });
-
-/** Whether a fresh TCP connection to `url` is refused. */
-function refused(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = connect({ host: hostname, port: Number(port) });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
-  });
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (typeof address !== 'object' || !address) throw new Error('no port');
-  return address.port;
-}
 
 describe('graceful shutdown in-process', () => {
   it('finishes the requests in flight, refuses new connections, removes temp files, frees the model', async () => {

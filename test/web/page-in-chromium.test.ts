@@ -135,7 +135,11 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the page in Chromium' : `the page i
     expect(await liveTracked(page)).toEqual({ audioContexts: 1, mediaStreams: 1, mediaRecorders: 1, objectURLs: 1 });
 
     // Keep hold of the live objects themselves, so they can be inspected after the page comes back.
-    expect(await holdLive(cdp, 'MediaStreamTrack', '(t) => t.readyState === "live"', '__tracks')).toBe(1);
+    // Tracks through their stream: the page keeps the MediaStream, and a track's JavaScript wrapper
+    // that nothing references may be collected (and made anew) by the garbage collection that
+    // queryObjects runs first, so a track searched for directly can be missed.
+    expect(await holdLive(cdp, 'MediaStream', '(s) => s.active', '__streams')).toBe(1);
+    expect(await page.evaluate('(globalThis.__tracks = __streams.flatMap((s) => s.getTracks())).filter((t) => t.readyState === "live").length')).toBe(1);
     expect(await holdLive(cdp, 'AudioContext', '(c) => c.state !== "closed"', '__contexts')).toBe(1);
     expect(await holdLive(cdp, 'MediaRecorder', '(r) => r.state !== "inactive"', '__recorders')).toBe(1);
     await page.evaluate(`globalThis.__clipUrl = ${JSON.stringify(clipUrl)}`);
@@ -155,7 +159,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the page in Chromium' : `the page i
     expect(await page.getByRole('listitem').first().locator('.clip-meta').textContent()).toMatch(/audio released$/);
     expect(await liveTracked(page)).toEqual({ audioContexts: 0, mediaStreams: 0, mediaRecorders: 0, objectURLs: 0 });
     expect((await pageStats(page)).releases).toBe(1);
-    await page.evaluate('delete globalThis.__tracks; delete globalThis.__contexts; delete globalThis.__recorders');
+    await page.evaluate('delete globalThis.__streams; delete globalThis.__tracks; delete globalThis.__contexts; delete globalThis.__recorders');
   });
 
   it('page unloaded mid-recording: the pagehide cleanup runs and says what it released (DEBUG_MEMORY)', async () => {

@@ -5,8 +5,12 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+import type { AdmissionOutcome } from '../../memory/admission.js';
 import type { CleanupLevel } from '../../memory/cleanup-ladder.js';
+import { MB } from '../../memory/memory-sample.js';
 import type { ModelMemory } from '../../native/index.js';
+import type { ServerConfig } from '../config.js';
+import { readinessOf, type ReadinessState } from '../readiness.js';
 import type { Services } from '../services.js';
 
 export interface Talk2meMetrics {
@@ -31,7 +35,24 @@ function follow(counter: Counter<string>, labels: Record<string, string>, seen: 
   seen.set(key, value);
 }
 
-export function createMetrics(services: Services): Talk2meMetrics {
+/**
+ * The configured limits as gauges, so that alert rules compare a figure with this instance's own
+ * setting (RSS with MEMORY_THRESHOLD_MB, ...) rather than with a number copied into the rules.
+ * Settings are read once at start, so each is set once.
+ */
+function configuredLimits(registry: Registry, config: ServerConfig): void {
+  const m = config.memory;
+  const limits: Array<[name: string, help: string, value: number]> = [
+    ['talk2me_memory_threshold_bytes', 'RSS above which memory is trimmed, then the model reloaded (MEMORY_THRESHOLD_MB)', m.memoryThresholdMb * MB],
+    ['talk2me_gpu_memory_threshold_bytes', 'GPU memory in use above which the same happens (GPU_MEMORY_THRESHOLD_MB)', m.gpuMemoryThresholdMb * MB],
+    ['talk2me_model_reload_min_interval_seconds', 'Least time between automatic model reloads (MODEL_RELOAD_MIN_INTERVAL_S)', m.modelReloadMinIntervalS],
+    ['talk2me_temp_file_max_age_seconds', 'Age at which the routine sweep removes a temporary upload file (TEMP_FILE_MAX_AGE_S)', m.tempFileMaxAgeS],
+    ['talk2me_queue_depth_max', 'Transcriptions that may wait for a slot before 503 (MAX_QUEUE)', config.maxQueue],
+  ];
+  for (const [name, help, value] of limits) new Gauge({ name, help, registers: [registry] }).set(value);
+}
+
+export function createMetrics(services: Services, readiness: ReadinessState = { shuttingDown: false }): Talk2meMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const seen = new Map<string, number>();
@@ -105,6 +126,14 @@ export function createMetrics(services: Services): Talk2meMetrics {
       this.set(services.files.stats().bytes);
     },
   });
+  new Gauge({
+    name: 'talk2me_temp_files_oldest_age_seconds',
+    help: 'Age of the oldest tracked temporary upload file (0 when none)',
+    registers: [registry],
+    collect() {
+      this.set((services.files.stats().oldestAgeMs ?? 0) / 1000);
+    },
+  });
   new Counter({
     name: 'talk2me_model_reloads_total',
     help: 'Model reloads (recreate) that succeeded',
@@ -132,6 +161,42 @@ export function createMetrics(services: Services): Talk2meMetrics {
   });
   services.memory.onCleanup((run) => cleanupDuration.observe({ level: run.level }, run.durationMs / 1000));
   new Gauge({
+    name: 'talk2me_ready',
+    help: 'Whether this instance takes work now, as GET /ready answers (1) or not (0)',
+    registers: [registry],
+    async collect() {
+      this.set((await readinessOf(services, readiness)).ready ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'talk2me_memory_pressure',
+    help: 'Whether RSS or GPU memory is over its threshold while the cleanup ladder works on it (1) or not (0)',
+    registers: [registry],
+    collect() {
+      this.set(services.memory.pressure.active ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'talk2me_admission_memory_total',
+    help: 'Predictive admission of transcriptions: started at once, started after waiting for a whisper state, or refused (503 MEMORY_PRESSURE)',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      const { decisions } = services.memory.admission.stats();
+      for (const outcome of Object.keys(decisions) as AdmissionOutcome[]) follow(this, { outcome }, seen, `admission:${outcome}`, decisions[outcome]);
+    },
+  });
+  new Gauge({
+    name: 'talk2me_whisper_state_cost_bytes',
+    help: "What a new whisper state costs (whisper.cpp's accounting of its buffers), as predictive admission counts it; absent until measured",
+    registers: [registry],
+    collect() {
+      const cost = services.memory.admission.stateCostBytes;
+      if (cost === null) this.remove();
+      else this.set(cost);
+    },
+  });
+  new Gauge({
     name: 'talk2me_queue_depth',
     help: 'Transcriptions waiting for a slot',
     registers: [registry],
@@ -155,6 +220,7 @@ export function createMetrics(services: Services): Talk2meMetrics {
       this.set(services.sessions.stats().active);
     },
   });
+  configuredLimits(registry, services.config);
   return {
     registry,
     httpRequests: new Counter({
@@ -183,8 +249,8 @@ export function createMetrics(services: Services): Talk2meMetrics {
 }
 
 export const metricsPlugin = fp(
-  async (app: FastifyInstance) => {
-    const metrics = createMetrics(app.services);
+  async (app: FastifyInstance, options: { readiness?: ReadinessState }) => {
+    const metrics = createMetrics(app.services, options.readiness);
     app.decorate('metrics', metrics);
     // Labelled by the route's pattern, never the raw URL: a scanner's random paths must not create
     // a series each (they all count as "unmatched").

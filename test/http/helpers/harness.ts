@@ -9,7 +9,7 @@ import type { Logger as PinoLogger } from 'pino';
 
 import { buildApp } from '../../../src/http/app.js';
 import type { ServerConfig } from '../../../src/http/config.js';
-import { createLogger, createServices, logFileOf, readServerConfig, startServer, type RunningServer } from '../../../src/server/index.js';
+import { createLogger, createServices, logFileOf, readServerConfig, startServer, type RunningServer, type ServiceOverrides } from '../../../src/server/index.js';
 import type { ReadinessState } from '../../../src/http/routes/health.js';
 import type { Services } from '../../../src/http/services.js';
 import { silentLogger } from '../../../src/shared/logger.js';
@@ -91,9 +91,15 @@ export interface InjectInstance extends Instance {
 }
 
 /** The app for app.inject, with its own services; no logger unless `logger` is given. */
-export async function injectApp(root: Root, name: string, env: Record<string, string> = {}, logger?: PinoLogger): Promise<InjectInstance> {
+export async function injectApp(
+  root: Root,
+  name: string,
+  env: Record<string, string> = {},
+  logger?: PinoLogger,
+  overrides: ServiceOverrides = {},
+): Promise<InjectInstance> {
   const config = readServerConfig(testEnv(root, name, env));
-  const services = await createServices(config, logger ?? silentLogger);
+  const services = await createServices(config, logger ?? silentLogger, overrides);
   const readiness: ReadinessState = { shuttingDown: false };
   await services.model.acquire();
   const app = await buildApp({ services, readiness, ...(logger && { logger }) });
@@ -108,12 +114,12 @@ export interface HttpInstance extends Instance {
   close(): Promise<void>;
 }
 
-/** A real server on 127.0.0.1 and a free port, logging to its log file and a captured stdout. */
-export async function listen(root: Root, name: string, env: Record<string, string> = {}): Promise<HttpInstance> {
+/** A real server on 127.0.0.1 and a free port, logging to its log file and a captured stdout; `overrides` go to its services (simulated memory probes). */
+export async function listen(root: Root, name: string, env: Record<string, string> = {}, overrides: ServiceOverrides = {}): Promise<HttpInstance> {
   const config = readServerConfig(testEnv(root, name, { HOST: '127.0.0.1', PORT: '0', ...env }));
   const stdout = new CapturedStdout();
   const logger = createLogger({ level: config.logLevel, file: logFileOf(config), stdout });
-  const server = await startServer(config, { logger });
+  const server = await startServer(config, { logger, ...overrides });
   return {
     ...instanceOf(config, server.services),
     server,
