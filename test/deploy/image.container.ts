@@ -9,6 +9,7 @@
 // (scripts/container-base.sh). The image is kept, so a rerun reuses its layers.
 import { spawn } from 'node:child_process';
 import { chmod, chown, readdir, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -85,7 +86,8 @@ beforeAll(async () => {
   const started = Date.now();
   if (!process.env.TALK2ME_IMAGE_BASE) await runScript(join(root, 'scripts', 'container-base.sh'));
   const baseReady = Date.now();
-  const log = join((await tempDir('image-build')).path, 'build.log');
+  // Overwritten by each run; kept after it, for a failed build's whole output.
+  const log = join(tmpdir(), 'talk2me-image-build.log');
   // --format docker: the OCI format has no HEALTHCHECK. --network host: apt and npm reach their
   // registries the way this machine does.
   const build = await podman(

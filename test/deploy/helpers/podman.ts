@@ -2,7 +2,7 @@
 // podman's default ulimits are refused (../shared/containers.md), so every call goes through runc
 // with a containers.conf that sets none; PODMAN_RUNTIME='' keeps podman's own choice elsewhere.
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -24,7 +24,8 @@ let conf: string | undefined;
 export function podmanEnv(): NodeJS.ProcessEnv {
   if (process.env.CONTAINERS_CONF) return process.env;
   if (!conf) {
-    conf = join(mkdtempSync(join(tmpdir(), 'talk2me-podman-')), 'containers.conf');
+    // One fixed file, the same for every run, so reruns leave nothing behind.
+    conf = join(tmpdir(), 'talk2me-podman-containers.conf');
     writeFileSync(conf, '[containers]\ndefault_ulimits = []\n');
   }
   return { ...process.env, CONTAINERS_CONF: conf };
