@@ -61,7 +61,9 @@ export async function urlTarget(base: URL, options: { metricsToken?: string; upl
     try {
       answer = await getText(metricsUrl, headers, 15_000);
     } catch (err) {
-      throw new SoakTargetError(`Cannot read ${metricsUrl.href}: ${(err as Error).message}`, { cause: err });
+      // fetch() says "fetch failed" and keeps the reason (ECONNREFUSED, a certificate) in its cause.
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new SoakTargetError(`Cannot read ${metricsUrl.href}: ${cause?.code ?? cause?.message ?? (err as Error).message}`, { cause: err });
     }
     if (answer.status === 401) throw new SoakTargetError(`${metricsUrl.href} answered 401: pass the server's METRICS_TOKEN as --metrics-token`);
     if (answer.status !== 200) throw new SoakTargetError(`${metricsUrl.href} answered ${answer.status}, not the server's metrics`);
