@@ -3,10 +3,15 @@
  * costs nothing while measuring), one request per TCP connection (no keep-alive: cpp-httplib and
  * Node close idle connections on different schedules, and a reused socket the server has just
  * closed would show up as a spurious error on one side only), and N clients working through a
- * fixed number of requests. Only ever talks to the loopback address it is given.
+ * fixed number of requests. Only ever talks to the loopback address it is given. Multipart bodies
+ * are built as `talk2me soak` builds them (src/cli/soak/client.ts).
  */
 import { request as httpRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
+
+import { multipartBody, type FilePart } from '../src/cli/soak/client.js';
+
+export type { FilePart };
 
 export interface PreparedRequest {
   /** Label for the tallies (e.g. "good", "garbage"). */
@@ -28,32 +33,6 @@ export interface Outcome {
   /** The first bytes of the response body. */
   body: string;
   error?: string;
-}
-
-export interface FilePart {
-  name: string;
-  filename: string;
-  contentType: string;
-  data: Buffer;
-}
-
-const BOUNDARY = '----talk2me-bench-http-7f3a9c';
-
-/** A multipart/form-data body: text fields first, then the files, as browsers and SDKs send them. */
-export function multipartBody(fields: ReadonlyArray<[string, string]>, files: readonly FilePart[]): { body: Buffer; contentType: string } {
-  const chunks: Buffer[] = [];
-  for (const [name, value] of fields) {
-    chunks.push(Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
-  }
-  for (const file of files) {
-    chunks.push(
-      Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="${file.name}"; filename="${file.filename}"\r\nContent-Type: ${file.contentType}\r\n\r\n`),
-      file.data,
-      Buffer.from('\r\n'),
-    );
-  }
-  chunks.push(Buffer.from(`--${BOUNDARY}--\r\n`));
-  return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${BOUNDARY}` };
 }
 
 export function multipartRequest(kind: string, path: string, fields: ReadonlyArray<[string, string]>, files: readonly FilePart[]): PreparedRequest {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { modelFetchCommand } from './cli/commands/model-fetch.js';
 import { modelSynthCommand } from './cli/commands/model-synth.js';
 import { serveCommand } from './cli/commands/serve.js';
+import { soakCommand } from './cli/commands/soak.js';
 import { transcribeCommand } from './cli/commands/transcribe.js';
 import { CliUsageError, type CliIo, type Command } from './cli/args.js';
 
@@ -29,6 +30,7 @@ Commands:
   transcribe    ${transcribeCommand.summary}
   model synth   ${modelSynthCommand.summary}
   model fetch   ${modelFetchCommand.summary}
+  soak          ${soakCommand.summary}
 
 Run \`talk2me <command> --help\` for its options; \`talk2me --version\` prints the version.
 `;
@@ -51,6 +53,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<void> {
   }
   if (name === 'serve') return serveCommand.run(rest, io);
   if (name === 'transcribe') return transcribeCommand.run(rest, io);
+  if (name === 'soak') return soakCommand.run(rest, io);
   if (name === 'model') {
     const [sub, ...subRest] = rest;
     if (sub === undefined || sub === '--help' || sub === '-h') {

@@ -53,3 +53,20 @@ export function positiveInteger(name: string, value: string | undefined, usage: 
   if (!Number.isInteger(n) || n < 1) throw new CliUsageError(invalidValue(`--${name}`, 'a positive integer', value), usage);
   return n;
 }
+
+export function nonNegativeInteger(name: string, value: string | undefined, usage: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new CliUsageError(invalidValue(`--${name}`, 'a non-negative integer', value), usage);
+  return n;
+}
+
+/** A finite number above `min` (any finite number when `min` is -Infinity). */
+export function numberAbove(name: string, value: string | undefined, min: number, usage: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= min) {
+    throw new CliUsageError(invalidValue(`--${name}`, min === -Infinity ? 'a number' : `a number above ${min}`, value), usage);
+  }
+  return n;
+}

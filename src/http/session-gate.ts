@@ -29,12 +29,24 @@ export class SessionGate {
    */
   async begin(id: string, options: RequestOptions, signal: AbortSignal): Promise<RequestLease> {
     // Someone already waiting goes first: a newcomer does not jump the line when a slot frees.
+    let woken = false;
     for (let first = true; this.#sessions.atConcurrencyLimit(id) || (first && this.#queued(id) > 0); first = false) {
       // A full line: beginRequest refuses the request (and counts the refusal) if it is still over.
       if (this.#queued(id) >= this.#maxWaiting) break;
       await this.#wait(id, signal);
+      woken = true;
     }
-    const lease = this.#sessions.beginRequest(id, options);
+    let lease: RequestLease;
+    try {
+      lease = this.#sessions.beginRequest(id, options);
+    } catch (err) {
+      // Woken for a free slot and refused all the same (its address is at its own limit): the slot
+      // goes to the next in line. Kept, the wake-up would be lost, the slot would stay free, and
+      // everyone behind (newcomers too, who queue behind them) would wait for a request end that
+      // is not coming.
+      if (woken) this.#wake(id);
+      throw err;
+    }
     const end = lease.end.bind(lease);
     lease.end = () => {
       const ended = lease.ended;

@@ -90,12 +90,15 @@ class RequestDeadline {
   }
 }
 
-/** An AbortSignal that fires when the client closes the connection before the reply is sent. */
+/** An AbortSignal that fires when the client closes the connection before the reply is sent, or has already. */
 function clientGone(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
-  reply.raw.once('close', () => {
+  const abort = (): void => {
     if (!reply.raw.writableFinished) controller.abort(new HttpError(499, 'CLIENT_CLOSED', 'The client went away'));
-  });
+  };
+  // 'close' comes once: a connection that closed before anyone listened would never abort.
+  if (reply.raw.destroyed) abort();
+  else reply.raw.once('close', abort);
   return controller.signal;
 }
 
@@ -121,6 +124,8 @@ export async function runTranscription<P>(
       throw rejected(err);
     }
   };
+  // Listening from the first moment: a client that hangs up during the checks below is seen.
+  const gone = clientGone(reply);
   const sessionId = sessionIdOf(request, reply);
   // request.ip: the socket's peer, or what X-Forwarded-For says where TRUST_PROXY trusts the proxy.
   const address = request.ip;
@@ -128,7 +133,6 @@ export async function runTranscription<P>(
   admit(() => assertMultipart(request, route.fileFields));
   const problem = await stagingProblem(services);
   if (problem) throw rejected(problem);
-  const gone = clientGone(reply);
   // Over the session's concurrency, the request waits for a slot (a bounded line per session).
   using lease = await services.sessionGate.begin(sessionId, { address, create: false }, gone).catch((err: unknown) => {
     throw rejected(err);

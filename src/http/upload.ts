@@ -106,6 +106,10 @@ function watchForStall(request: FastifyRequest, ms: number): { stalled(): HttpEr
 
 export async function receiveUpload(request: FastifyRequest, options: UploadOptions): Promise<Upload> {
   assertMultipart(request, options.fileFields);
+  // A client that hung up while its request waited (for a session slot, for the staging check) has
+  // left a destroyed stream: one piped into the form parser now never ends nor fails, and the
+  // request would hold its slots until the stall timeout.
+  if (clientWentAway(request)) throw new HttpError(499, 'CLIENT_CLOSED', 'The client went away before its upload was read');
   const fields = new Map<string, string[]>();
   let upload: Omit<Upload, 'fields'> | undefined;
   const parts = request.parts();

@@ -80,7 +80,7 @@ afterAll(async () => {
 
 describe('talk2me CLI', () => {
   it('prints help for every command and exits 0', async () => {
-    for (const args of [['--help'], ['transcribe', '--help'], ['model', '--help'], ['model', 'synth', '--help'], ['model', 'fetch', '-h']]) {
+    for (const args of [['--help'], ['transcribe', '--help'], ['model', '--help'], ['model', 'synth', '--help'], ['model', 'fetch', '-h'], ['soak', '--help']]) {
       const r = await run(args);
       expect(r.code, args.join(' ')).toBe(0);
       expect(r.stdout).toMatch(/^Usage: talk2me/);

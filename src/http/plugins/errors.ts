@@ -42,11 +42,14 @@ function clientErrorOf(code: string | undefined): { status: number; reason: stri
   return { status: 400, reason: 'Bad Request', body: errorBody(400, 'MALFORMED_REQUEST', `The request is not valid HTTP/1.1${detail}`) };
 }
 
+/** How long an answer to a refused connection may take to reach a client that does not read it. */
+const CLIENT_ERROR_FLUSH_MS = 10_000;
+
 /**
  * Fastify's clientErrorHandler: Node's 'clientError', raised before there is a request object, so
  * the answer is written on the socket by hand, in the API's shape and with the headers every
- * response carries. The connection is closed after it: the parser cannot tell where the next
- * request would begin.
+ * response carries. The connection is closed after it (the socket destroyed, not only ended):
+ * the parser cannot tell where the next request would begin.
  */
 export function clientErrorHandler(this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
   // A reset peer has nobody left to answer.
@@ -66,7 +69,15 @@ export function clientErrorHandler(this: FastifyInstance, err: Error & { code?: 
     const head = Object.entries(headers)
       .map(([name, value]) => `${name}: ${value}\r\n`)
       .join('');
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\n${head}\r\n${payload}`);
+    // end() closes only our side, and the socket lives on while the other side stays open: a
+    // client that keeps its connection, or one whose close is never read because nobody reads the
+    // request (a body waiting for a session slot when the request timeout strikes), would hold
+    // the socket, its request and its handler for good. So it goes once the answer is out, and
+    // after a while if the client does not even read the answer.
+    const abandon = setTimeout(() => socket.destroy(), CLIENT_ERROR_FLUSH_MS);
+    abandon.unref();
+    socket.once('close', () => clearTimeout(abandon));
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\n${head}\r\n${payload}`, () => socket.destroy());
   } else {
     socket.destroy(err);
   }
