@@ -42,7 +42,7 @@ function packagesImportedBySrc(): Set<string> {
       const path = join(dir, entry);
       if (statSync(path).isDirectory()) visit(path);
       else if (path.endsWith('.ts')) {
-        for (const match of readFileSync(path, 'utf8').matchAll(/(?:from|import)\s*\(?\s*'([^'.][^']*)'/g)) {
+        for (const match of readFileSync(path, 'utf8').matchAll(/(?<![.\w])(?:(?:from|import)\s+|import\s*\(\s*)'([^'.][^']*)'/g)) {
           const specifier = match[1]!;
           if (specifier.startsWith('node:') || specifier.includes(':')) continue;
           const parts = specifier.split('/');
