@@ -23,8 +23,8 @@
  * segment) and "which segment". The last decoder block's MLP holds one detector unit per state
  * (it fires only when both of the state's directions are in its input, and GELU is exactly linear
  * above 10 and exactly zero below -10 in ggml) whose output replaces the state with the direction
- * of the next token. The residual stream carries the embeddings at a norm (RESIDUAL_SCALE per
- * dimension) far above what the other, still random, blocks add, so that noise never decides a
+ * of the next token. The residual stream carries the embeddings at an RMS of RESIDUAL_SCALE per
+ * dimension, far above what the other, still random, blocks add, so that noise never decides a
  * token, and the winner's probability is ~1: whisper.cpp's temperature fallback (mean log
  * probability under -1, or a window that repeats itself) never discards a window.
  *
@@ -35,6 +35,7 @@
  * Compute is unchanged: the same tensors, shapes and types, and ggml's dense matrix products do
  * not look at the values.
  */
+import { invalidValue } from '../shared/errors.js';
 import type { ModelDims } from './dims.js';
 
 /** Audio per segment of the script; a clip decodes one segment per started interval. */
@@ -54,7 +55,7 @@ export const SPEECHLIKE_TOKENS_PER_SECOND = SPEECHLIKE_TOKENS_PER_SEGMENT / SPEE
 const TIMESTAMP_TOKENS = 1501;
 const SECONDS_PER_TIMESTAMP = 0.02;
 
-/** Norm of an embedding row of the script, per sqrt(dimension): see the module comment. */
+/** RMS per dimension of an embedding row of the script (its norm: this times sqrt(n)); see the module comment. */
 const RESIDUAL_SCALE = 16;
 /** Detector sharpness: a unit's pre-activation is 60 * (sum of its two projections - 1). */
 const DETECTOR_GAIN = 60;
@@ -95,9 +96,13 @@ export interface SpeechlikeDecoder {
   edits: ReadonlyMap<string, RowEdit>;
 }
 
-/** Speech-like models need room for the state directions and one detector unit per state. */
+/**
+ * The narrowest decoder a speech-like model fits in: its directions must be orthogonal to each
+ * other and to the all-ones vector, and the MLP (4 units per dimension) needs a unit per state.
+ */
 export function speechlikeMinTextState(): number {
-  return directionCount() + 1;
+  const states = 1 + (SPEECHLIKE_SEGMENTS_PER_WINDOW + 1) + SPEECHLIKE_TOKENS_PER_WINDOW;
+  return Math.max(directionCount() + 1, Math.ceil(states / 4));
 }
 
 /** whisper.cpp's special token ids for a model of `nVocab` (as whisper_model_load sets them). */
@@ -122,7 +127,7 @@ export function specialTokens(nVocab: number): SpecialTokens {
 export function speechlikeDecoder(dims: ModelDims, vocab: readonly Buffer[], random: () => number): SpeechlikeDecoder {
   const n = dims.nTextState;
   if (n < speechlikeMinTextState()) {
-    throw new RangeError(`a speech-like decoder needs nTextState >= ${speechlikeMinTextState()}, got ${n}`);
+    throw new RangeError(invalidValue('nTextState of a speech-like decoder', `at least ${speechlikeMinTextState()}`, n));
   }
   const special = specialTokens(dims.nVocab);
   const script = drawScript(special, vocab, random);

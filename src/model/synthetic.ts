@@ -29,7 +29,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 
 import { invalidValue } from '../shared/errors.js';
 import { HPARAM_ORDER, resolveModelDims, type ModelDims, type ModelDimsName } from './dims.js';
-import { speechlikeDecoder, speechlikeMinTextState, type RowEdit, type SpeechlikeDecoder, type SpeechlikeScript } from './speechlike.js';
+import { speechlikeDecoder, type RowEdit, type SpeechlikeDecoder, type SpeechlikeScript } from './speechlike.js';
 
 export type { SpeechlikeScript } from './speechlike.js';
 
@@ -468,9 +468,6 @@ export function validateModelDims(dims: ModelDims): void {
 // Speech-like decoder
 
 function speechlikeFor(dims: ModelDims, seed: number): SpeechlikeDecoder {
-  if (dims.nTextState < speechlikeMinTextState()) {
-    throw new RangeError(`A speech-like decoder needs nTextState of at least ${speechlikeMinTextState()}, got ${dims.nTextState}`);
-  }
   return speechlikeDecoder(dims, syntheticVocabTokens(dims.nVocab), xorshift32(tensorSeed(seed, 'speechlike')));
 }
 
