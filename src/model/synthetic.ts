@@ -60,8 +60,8 @@ export interface SyntheticModelOptions {
   seed?: number;
   /**
    * What the decoder does (default `encoder-bound`):
-   *   - `encoder-bound`: all weights random; a 30 s window decodes about three tokens, so the encoder
-   *     is nearly all the work;
+   *   - `encoder-bound`: all weights random; a 30 s window decodes a token or two, so the encoder is
+   *     nearly all the work;
    *   - `speechlike`: a few decoder tensors shaped so that greedy decoding emits text at 2.4 tokens
    *     per second of audio in 5 s segments, like speech (see speechlike.ts).
    */

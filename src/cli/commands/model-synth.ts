@@ -21,7 +21,7 @@ Options:
       --dims NAME   tiny (tiny.en dimensions, ~78 MB, the default) or mini (width 64, 1 layer, ~8 MB)
       --seed N      seed of the weights (default 24301): the same seed writes the same bytes
       --decoder D   what the decoder does:
-                      encoder-bound (default) all weights random: about three tokens per 30 s
+                      encoder-bound (default) all weights random: a token or two per 30 s
                         window, so the encoder is nearly all the work
                       speechlike  random words at ${SPEECHLIKE_TOKENS_PER_SECOND} text tokens per second of audio, like
                         speech: ${SPEECHLIKE_TOKENS_PER_SEGMENT} per started ${SPEECHLIKE_SEGMENT_SECONDS} s segment, with timestamps; the same
