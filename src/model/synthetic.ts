@@ -29,6 +29,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 
 import { invalidValue } from '../shared/errors.js';
 import { HPARAM_ORDER, resolveModelDims, type ModelDims, type ModelDimsName } from './dims.js';
+import { speechlikeDecoder, type RowEdit, type SpeechlikeDecoder, type SpeechlikeScript } from './speechlike.js';
+
+export type { SpeechlikeScript } from './speechlike.js';
 
 export type { ModelDims, ModelDimsName } from './dims.js';
 
@@ -55,12 +58,24 @@ export interface SyntheticModelOptions {
   dims?: ModelDimsName | ModelDims;
   /** Seed for the weights (uint32; default 0x5eed). The same seed and dims give identical bytes. */
   seed?: number;
+  /**
+   * What the decoder does (default `encoder-bound`):
+   *   - `encoder-bound`: all weights random; a 30 s window decodes a token or two, so the encoder is
+   *     nearly all the work;
+   *   - `speechlike`: a few decoder tensors shaped so that greedy decoding emits text at 2.4 tokens
+   *     per second of audio in 5 s segments, like speech (see speechlike.ts).
+   */
+  decoder?: SyntheticDecoder;
 }
+
+export type SyntheticDecoder = 'encoder-bound' | 'speechlike';
+export const SYNTHETIC_DECODERS: readonly SyntheticDecoder[] = ['encoder-bound', 'speechlike'];
 
 export interface SyntheticModelResult {
   path: string;
   bytes: number;
   dims: ModelDims;
+  decoder: SyntheticDecoder;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -450,6 +465,23 @@ export function validateModelDims(dims: ModelDims): void {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Speech-like decoder
+
+function speechlikeFor(dims: ModelDims, seed: number): SpeechlikeDecoder {
+  return speechlikeDecoder(dims, syntheticVocabTokens(dims.nVocab), xorshift32(tensorSeed(seed, 'speechlike')));
+}
+
+/**
+ * The token ids a speech-like model of these dims and seed decodes in every 30 s window (what
+ * `writeSyntheticModel(path, { decoder: 'speechlike', dims, seed })` writes into its weights).
+ */
+export function speechlikeScript(dimsOrName: ModelDimsName | ModelDims = 'tiny', seed = DEFAULT_SEED): SpeechlikeScript {
+  const dims = resolveModelDims(dimsOrName);
+  validateModelDims(dims);
+  return speechlikeFor(dims, seed).script;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Writing
 
 /** Buffers small writes and hands the file handle large sequential chunks. */
@@ -545,6 +577,32 @@ class ChunkedFileWriter {
       left -= n;
     }
   }
+
+  /**
+   * Like `uniform` (the same values from the same seed), but `edit` sees each row of `rowLength`
+   * values before it is written and may overwrite some: the rest stay what `uniform` would write.
+   */
+  async uniformEdited(count: number, rowLength: number, type: number, centre: number, halfWidth: number, seed: number, edit: RowEdit): Promise<void> {
+    let x = seed >>> 0 || 0x9e3779b9;
+    const lo = centre - halfWidth;
+    const scale = (2 * halfWidth) * 2.3283064365386963e-10;
+    const row = new Float32Array(rowLength);
+    for (let r = 0; r * rowLength < count; r++) {
+      for (let i = 0; i < rowLength; i++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        row[i] = lo + (x >>> 0) * scale;
+      }
+      edit(r, row);
+      await this.reserve(rowLength * ggmlTypeSize(type));
+      for (const v of row) {
+        if (type === GGML_TYPE_F16) this.view.setUint16(this.pos, float32ToFloat16Bits(v), true);
+        else this.view.setFloat32(this.pos, v, true);
+        this.pos += ggmlTypeSize(type);
+      }
+    }
+  }
 }
 
 /**
@@ -557,6 +615,10 @@ export async function writeSyntheticModel(path: string, options: SyntheticModelO
   validateModelDims(dims);
   const seed = options.seed ?? DEFAULT_SEED;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(invalidValue('seed', 'a uint32', seed));
+
+  const decoder = options.decoder ?? 'encoder-bound';
+  if (!SYNTHETIC_DECODERS.includes(decoder)) throw new RangeError(invalidValue('decoder', SYNTHETIC_DECODERS.join(' or '), decoder));
+  const edits = decoder === 'speechlike' ? speechlikeFor(dims, seed).edits : undefined;
 
   const layout = syntheticModelLayout(dims);
   const target = resolve(path);
@@ -590,7 +652,9 @@ export async function writeSyntheticModel(path: string, options: SyntheticModelO
       await w.bytes(name);
       const [centre, halfWidth] = INIT_RANGES[spec.init];
       const count = spec.shape.reduce((a, b) => a * b, 1);
-      await w.uniform(count, spec.type, centre, halfWidth, tensorSeed(seed, spec.name));
+      const edit = edits?.get(spec.name);
+      if (edit) await w.uniformEdited(count, spec.shape[0] as number, spec.type, centre, halfWidth, tensorSeed(seed, spec.name), edit);
+      else await w.uniform(count, spec.type, centre, halfWidth, tensorSeed(seed, spec.name));
     }
     await w.flush();
 
@@ -602,7 +666,7 @@ export async function writeSyntheticModel(path: string, options: SyntheticModelO
     await fh.close();
     await rename(tmp, target);
     await syncDirectory(dirname(target));
-    return { path, bytes: w.written, dims };
+    return { path, bytes: w.written, dims, decoder };
   } catch (err) {
     if (!closed) await fh.close().catch(() => undefined);
     await rm(tmp, { force: true }).catch(() => undefined);

@@ -88,7 +88,7 @@ describe('talk2me CLI', () => {
   });
 
   it('exits 1 with a message on stderr for usage errors', async () => {
-    for (const args of [['frobnicate'], ['transcribe'], ['transcribe', clip], ['transcribe', clip, '--model', model, '--format', 'xml'], ['model', 'synth', '/tmp/x', '--dims', 'huge'], ['transcribe', clip, '--model', model, '--threads', 'many']]) {
+    for (const args of [['frobnicate'], ['transcribe'], ['transcribe', clip], ['transcribe', clip, '--model', model, '--format', 'xml'], ['model', 'synth', '/tmp/x', '--dims', 'huge'], ['model', 'synth', '/tmp/x', '--decoder', 'loud'], ['transcribe', clip, '--model', model, '--threads', 'many']]) {
       const r = await run(args);
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.signal).toBeNull();
@@ -112,6 +112,23 @@ describe('talk2me CLI', () => {
     const hash = async (p: string) => createHash('sha256').update(await readFile(p)).digest('hex');
     expect(await hash(a)).toBe(await hash(b));
     expect((await stat(a)).size).toBe((await stat(model)).size);
+  });
+
+  it('model synth --decoder speechlike writes the speech-like model, whose words transcribe prints', async () => {
+    const speech = join(dir.path, 'speech.bin');
+    const synth = await run(['model', 'synth', speech, '--dims', 'mini', '--decoder', 'speechlike']);
+    expect(synth.code, synth.stderr).toBe(0);
+    expect(synth.stderr).toContain('speech-like decoder');
+    expect((await stat(speech)).size).toBe((await stat(model)).size);
+    expect(await readFile(speech)).not.toEqual(await readFile(model));
+    const r = await run(['transcribe', clip, '--model', speech, '--format', 'json', '--threads', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout) as { segments: { start: number; end: number; text: string }[] };
+    // A 3 s clip starts one 5 s segment of the script: 12 words, cut at the clip's end.
+    expect(json.segments).toHaveLength(1);
+    expect(json.segments[0]).toMatchObject({ start: 0, end: 3 });
+    expect(json.segments[0]?.text.trim().split(/\s+/)).toHaveLength(12);
+    expect((await run(['model', 'synth', '--help'])).stdout).toContain('--decoder D');
   });
 
   it('transcribe prints JSON segments inside the clip', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { MODEL_DIMS, type ModelDims } from '../../src/model/dims.js';
-import { float32ToFloat16Bits, syntheticModelLayout, writeSyntheticModel } from '../../src/model/synthetic.js';
+import { SPEECHLIKE_SEGMENT_SECONDS, SPEECHLIKE_TOKENS_PER_SECOND, SPEECHLIKE_TOKENS_PER_SEGMENT } from '../../src/model/speechlike.js';
+import { float32ToFloat16Bits, speechlikeScript, syntheticModelLayout, writeSyntheticModel } from '../../src/model/synthetic.js';
+import { WhisperModel, type Transcription } from '../../src/native/index.js';
 import {
   CORRUPT_MODEL_CASES,
   HEADER_OFFSETS,
@@ -18,10 +21,13 @@ import {
   vocabTokenOffset,
   type ModelLayout,
 } from '../fixtures/corrupt-models.js';
+import { syllableTones } from '../helpers/signals.js';
 
 // Exact sizes of the preset models (regression values; the independent computation below must agree).
 const TINY_BYTES = 77_772_653;
 const MINI_BYTES = 8_087_473;
+// The default (encoder-bound) mini model, byte for byte: the benchmarks' figures were measured on it.
+const MINI_SHA256 = 'cc9532d222f6ff150ba0af45ce2efe78ce8d84d4b9b9097092699bcb5ca05a49';
 
 // ---------------------------------------------------------------------------------------------
 // An independent reader of the file format (does not use the writer's layout code).
@@ -355,6 +361,11 @@ describe('determinism and atomic writes', () => {
     expect(firstDiff).toBeGreaterThanOrEqual((layout.tensors[0]?.dataOffset ?? Infinity));
   });
 
+  it('the default model is the encoder-bound one, unchanged', async () => {
+    expect(createHash('sha256').update(await readFile(paths.mini)).digest('hex')).toBe(MINI_SHA256);
+    expect(results.mini?.decoder).toBe('encoder-bound');
+  });
+
   it('leaves no temporary files behind', async () => {
     expect((await readdir(dir)).sort()).toEqual(['mini-again.bin', 'mini-seed-7.bin', 'mini.bin', 'tiny.bin']);
   });
@@ -399,6 +410,98 @@ describe('determinism and atomic writes', () => {
     }
     await expect(writeSyntheticModel(target, { dims: 'mini', seed: -1 })).rejects.toThrow(RangeError);
     await expect(stat(target)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The speech-like decoder: the same file, a few decoder tensors shaped so that greedy decoding
+// emits text at a speech-like rate.
+
+describe('speech-like decoder', () => {
+  const speech = { a: '', again: '', otherSeed: '' };
+  const shaped = ['decoder.token_embedding.weight', 'decoder.blocks.0.mlp.0.weight', 'decoder.blocks.0.mlp.0.bias', 'decoder.blocks.0.mlp.2.weight'];
+  const textTokens = (t: Transcription): number[] => t.segments.flatMap((segment) => segment.tokens);
+  const clip = syllableTones(10);
+
+  beforeAll(async () => {
+    const sub = join(dir, 'speechlike');
+    await mkdir(sub);
+    speech.a = join(sub, 'a.bin');
+    speech.again = join(sub, 'again.bin');
+    speech.otherSeed = join(sub, 'seed-7.bin');
+    const written = await writeSyntheticModel(speech.a, { dims: 'mini', decoder: 'speechlike' });
+    expect(written).toMatchObject({ bytes: MINI_BYTES, decoder: 'speechlike' });
+    await writeSyntheticModel(speech.again, { dims: 'mini', decoder: 'speechlike' });
+    await writeSyntheticModel(speech.otherSeed, { dims: 'mini', decoder: 'speechlike', seed: 7 });
+  });
+
+  it('has the default layout and differs from the default model only inside the tensors it shapes', async () => {
+    const plain = await readFile(paths.mini);
+    const shapedModel = await readFile(speech.a);
+    const layout = syntheticModelLayout('mini');
+    expect(shapedModel.length).toBe(plain.length);
+    expect(shapedModel.subarray(0, layout.tensorsStart).equals(plain.subarray(0, layout.tensorsStart))).toBe(true);
+    const p = await parseModel(speech.a);
+    expect(p.tensors).toEqual((parsed.mini as ParsedModel).tensors);
+    expect(p.end).toBe(p.size);
+    for (const t of layout.tensors) {
+      const same = shapedModel.subarray(t.offset, t.end).equals(plain.subarray(t.offset, t.end));
+      expect([t.name, same]).toEqual([t.name, !shaped.includes(t.name)]);
+      // Only the data: each record's header is the default's.
+      expect(shapedModel.subarray(t.offset, t.dataOffset).equals(plain.subarray(t.offset, t.dataOffset))).toBe(true);
+    }
+  });
+
+  it('the same seed writes the same bytes; another seed draws other words', async () => {
+    expect((await readFile(speech.a)).equals(await readFile(speech.again))).toBe(true);
+    expect((await readFile(speech.a)).equals(await readFile(speech.otherSeed))).toBe(false);
+    const script = speechlikeScript('mini');
+    expect(script.segments).toHaveLength(30 / SPEECHLIKE_SEGMENT_SECONDS);
+    const words = script.segments.flat();
+    expect(new Set(words).size).toBe(words.length);
+    for (const segment of script.segments) expect(segment).toHaveLength(SPEECHLIKE_TOKENS_PER_SEGMENT);
+    expect(speechlikeScript('mini', 7).segments.flat()).not.toEqual(words);
+    expect(speechlikeScript({ ...MODEL_DIMS.mini })).toEqual(script);
+  });
+
+  it('refuses dims too narrow for its states, before touching the disk', async () => {
+    const target = join(dir, 'speechlike', 'narrow.bin');
+    const narrow = { ...MODEL_DIMS.mini, nAudioState: 16, nTextState: 16 };
+    await expect(writeSyntheticModel(target, { dims: narrow, decoder: 'speechlike' })).rejects.toThrow(RangeError);
+    await expect(writeSyntheticModel(target, { dims: 'mini', decoder: 'loud' as unknown as 'speechlike' })).rejects.toThrow(RangeError);
+    await expect(stat(target)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('passes the model file check and decodes a 10 s clip at a speech-like rate, in timestamped segments', async () => {
+    await using model = await WhisperModel.load(speech.a, { threads: 1 });
+    const result = await model.transcribe(clip);
+    const tokens = textTokens(result);
+    // Real speech makes whisper emit about 2 to 4 text tokens per second of audio.
+    expect(tokens.length).toBeGreaterThanOrEqual(2 * 10);
+    expect(tokens.length).toBeLessThanOrEqual(4 * 10);
+    expect(tokens.length).toBe(SPEECHLIKE_TOKENS_PER_SECOND * 10);
+    // One segment per 5 s, each the script's words, with timestamps that advance.
+    const script = speechlikeScript('mini');
+    expect(result.segments.map((s) => [s.start, s.end])).toEqual([
+      [0, 5],
+      [5, 10],
+    ]);
+    expect(result.segments.map((s) => s.tokens)).toEqual(script.segments.slice(0, 2));
+    // The words win by far: no segment falls under whisper's log-probability threshold (-1), so the
+    // temperature fallback never throws a window away.
+    for (const segment of result.segments) expect(segment.avgLogprob).toBeGreaterThan(-1);
+    expect(result.text.trim().split(/\s+/)).toHaveLength(tokens.length);
+  });
+
+  it('decodes the same on two loads', async () => {
+    const run = async (): Promise<Transcription> => {
+      await using model = await WhisperModel.load(speech.again, { threads: 1 });
+      return await model.transcribe(clip);
+    };
+    const [first, second] = [await run(), await run()];
+    const strip = (t: Transcription) => ({ text: t.text, segments: t.segments });
+    expect(strip(second)).toEqual(strip(first));
+    expect(textTokens(first)).toHaveLength(SPEECHLIKE_TOKENS_PER_SECOND * 10);
   });
 });
 
