@@ -47,16 +47,17 @@ describe('talk2me soak against a server in its own process', () => {
 
   beforeAll(async () => {
     run = await soak(
-      ['--synthetic', 'mini', '-n', '200', '--warmup', '50', '--samples', '10', '--concurrency', '3', '--json', '--max-5xx', '0', '--max-unexpected', '0', '--max-temp-files', '0', '--max-fd-growth', '10', '--max-rss-slope-mb', '500', '--max-latency-growth', '50'],
+      ['--synthetic', 'mini', '-n', '150', '--warmup', '30', '--samples', '10', '--concurrency', '3', '--json', '--max-5xx', '0', '--max-unexpected', '0', '--max-temp-files', '0', '--max-fd-growth', '10', '--max-rss-slope-mb', '500', '--max-latency-growth', '50'],
       SERVER_ENV,
     );
+    if (!run.stdout.startsWith('{')) throw new Error(`the soak printed no report (exit ${String(run.code)}): ${run.stderr.slice(-2000)}`);
     report = JSON.parse(run.stdout) as SoakReport;
   });
 
   it('exits 0 within its limits and reports the run as JSON', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(errorLines(run.stderr)).toEqual([]);
-    expect(report.requests).toMatchObject({ measured: 200, warmup: 50, concurrency: 3 });
+    expect(report.requests).toMatchObject({ measured: 150, warmup: 30, concurrency: 3 });
     expect(report.target).toMatch(/a server in this process on .*synthetic-mini\.bin/);
     expect(report.limits.map((l) => l.flag)).toEqual(['--max-rss-slope-mb', '--max-5xx', '--max-unexpected', '--max-latency-growth', '--max-temp-files', '--max-fd-growth']);
     expect(report.limits.every((l) => !l.exceeded)).toBe(true);
@@ -65,22 +66,22 @@ describe('talk2me soak against a server in its own process', () => {
 
   it('sends every kind of the default mix and gets the right answer to each', () => {
     expect(report.kinds.map((k) => k.kind)).toEqual(Object.keys(report.mix));
-    expect(report.kinds.reduce((sum, k) => sum + k.requests, 0)).toBe(200);
+    expect(report.kinds.reduce((sum, k) => sum + k.requests, 0)).toBe(150);
     const byKind = new Map(report.kinds.map((k) => [k.kind, k]));
-    // The common kinds come up in 200 draws whatever the seed; each gets what it should.
+    // The default seed draws the same 150 requests every run, these kinds among them; each gets what it should.
     expect(byKind.get('wav')?.statuses).toEqual({ 200: byKind.get('wav')?.requests });
     expect(byKind.get('ffmpeg')?.statuses).toEqual({ 200: byKind.get('ffmpeg')?.requests });
     expect(Object.keys(byKind.get('garbage')?.statuses ?? {})).toEqual(['400']);
     expect(Object.keys(byKind.get('unknown-path')?.statuses ?? {})).toEqual(['404']);
     expect(Object.keys(byKind.get('abort-upload')?.statuses ?? {})).toEqual(['hung up']);
     expect(report.outcomes.unexpected + report.outcomes['no answer'] + report.outcomes['5xx']).toBe(0);
-    expect(report.outcomes.ok).toBeGreaterThan(90);
+    expect(report.outcomes.ok).toBeGreaterThan(70);
     expect(report.fiveXx).toEqual({ measured: 0, warmup: 0, total: 0 });
   });
 
   it('reports RSS growth, fds, temp files and latency tenths', () => {
     expect(report.rss.samplesMb).toHaveLength(11); // the reading before, then one per chunk
-    expect(report.rss.everyRequests).toBe(20);
+    expect(report.rss.everyRequests).toBe(15);
     expect(report.rss.startMb).toBeGreaterThan(50);
     expect(Number.isFinite(report.rss.slopeMbPer1000)).toBe(true);
     expect(report.rss.slopeErrorMbPer1000).toBeGreaterThanOrEqual(0);
