@@ -19,7 +19,6 @@ Options:
 
 export const modelSynthCommand: Command = {
   name: 'synth',
-  summary: 'write a synthetic model for offline tests and benchmarks',
   usage,
   async run(argv, io) {
     const parsed = parseCommand(argv, { dims: { type: 'string', default: 'tiny' }, seed: { type: 'string' } }, usage, io);

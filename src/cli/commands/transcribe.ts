@@ -47,7 +47,6 @@ async function decodeStdin(io: CliIo): Promise<DecodedAudio> {
 
 export const transcribeCommand: Command = {
   name: 'transcribe',
-  summary: 'transcribe an audio file',
   usage,
   async run(argv, io) {
     const parsed = parseCommand(
@@ -79,7 +78,11 @@ export const transcribeCommand: Command = {
 
     // Decode first: a bad audio file should not cost a model load.
     const audio = file === '-' ? await decodeStdin(io) : await decodeAudioFile(file, { signal: io.signal });
-    await using model = await WhisperModel.load(modelPath, threads === undefined ? {} : { threads });
+    performance.mark('talk2me:audio-decoded'); // bench/cli.ts splits the time by these marks
+    // Not disposed: the entry point exits as soon as the output is out, and the system takes the
+    // memory back faster than whisper_free and malloc_trim would (bench:cli in bench/RESULTS.md).
+    const model = await WhisperModel.load(modelPath, threads === undefined ? {} : { threads });
+    performance.mark('talk2me:model-loaded');
     const bar = values.quiet === true ? undefined : new ProgressBar({ stream: io.stderr, label: 'transcribing', unit: 'percent' });
     let transcription;
     try {
@@ -98,7 +101,9 @@ export const transcribeCommand: Command = {
       bar?.fail('stopped');
       throw err;
     }
+    performance.mark('talk2me:transcribed');
     bar?.finish();
     io.stdout.write(formatTranscript(transcription, format));
+    performance.mark('talk2me:written');
   },
 };
