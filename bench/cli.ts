@@ -18,7 +18,8 @@
  *   before             node DIR/dist/cli.js transcribe ...  with --before DIR: another build of
  *                      talk2me (e.g. a copy of dist/ from before a change, with package.json and
  *                      a build/ link beside it), measured in the same rotation
- *   node -e 0, node dist/cli.js --version: what starting Node and loading the dispatcher cost
+ *   node -e 0, node dist/cli.js --version, npx talk2me --version (installed): what starting Node,
+ *                      loading the dispatcher and going through npx cost
  *
  * Decoding, the same on both sides: the talk2me CLI's defaults (greedy, best_of 1, temperature 0
  * with whisper's fallback in steps of 0.2, flash attention on, timestamps on) with the threads and
@@ -37,7 +38,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -48,6 +49,7 @@ import { syllableTones } from '../test/helpers/signals.js';
 import { pcm16Wav } from './http-audio.js';
 import { machineBusyMs } from './http-procfs.js';
 import { buildPeers, repoRoot } from './peers.js';
+import { loadAverages, log, positiveInt } from './report.js';
 import { f0, f2, f3, median, range } from './stats.js';
 
 const GOAL = 1.15;
@@ -191,18 +193,6 @@ function splitOf(run: TimedRun, line: MarksLine): Split {
 // ---------------------------------------------------------------------------------------------
 // Main
 
-const log = (line = ''): void => {
-  process.stdout.write(`${line}\n`);
-};
-
-function positiveInt(name: string, text: string | undefined): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${String(text)}`);
-  return n;
-}
-
-const loads = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -252,11 +242,13 @@ async function main(): Promise<void> {
     if (beforeCli) sides.push({ key: 'before', label: 'before: node DIR/dist/cli.js', file: process.execPath, args: [beforeCli, ...talk2meArgs], cwd: consumer, transcribes: true });
     sides.push({ key: 'node-e0', label: 'node -e 0', file: process.execPath, args: ['-e', '0'], cwd: consumer, transcribes: false });
     sides.push({ key: 'version', label: 'node dist/cli.js --version', file: process.execPath, args: [cliJs, '--version'], cwd: consumer, transcribes: false });
+    sides.push({ key: 'npx-version', label: 'npx talk2me --version', file: 'npx', args: ['talk2me', '--version'], cwd: consumer, transcribes: false });
+    if (beforeCli) sides.push({ key: 'before-version', label: 'before: --version', file: process.execPath, args: [beforeCli, '--version'], cwd: consumer, transcribes: false });
 
     log('# bench:cli — the talk2me CLI end to end vs whisper-cli');
     log();
     log(`date:      ${new Date().toISOString()}`);
-    log(`machine:   ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores; node ${process.version}; load average at start ${loads()}`);
+    log(`machine:   ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores; node ${process.version}; load average at start ${loadAverages()}`);
     log(`model:     synthetic tiny.en (random weights, real dimensions); clip: ${seconds} s of syllable tones, 16 kHz mono 16-bit WAV`);
     log(`decoding:  greedy, best_of 1, temperature 0 with fallback +0.2, flash attention on, timestamps on, language en, ${threads} threads`);
     for (const s of sides) log(`${s.label.padEnd(28)} ${[s.file === process.execPath ? 'node' : s.file.replace(`${repoRoot}/`, ''), ...s.args].join(' ').replaceAll(dir, '$TMP').replaceAll(repoRoot, '.')}   (cwd ${s.cwd.replace(dir, '$TMP').replace(repoRoot, '.')})`);
@@ -272,7 +264,7 @@ async function main(): Promise<void> {
       const row = new Map<string, TimedRun>();
       for (const side of order) row.set(side.key, await runTimed(side, rusage));
       const other = [...row.values()].reduce((sum, r) => sum + r.otherCpuMs, 0);
-      log(`| ${i === 0 ? 'warm-up' : String(i)} | ${sides.map((s) => f0((row.get(s.key) as TimedRun).wallMs)).join(' | ')} | ${f0(other)} | ${loads()} |`);
+      log(`| ${i === 0 ? 'warm-up' : String(i)} | ${sides.map((s) => f0((row.get(s.key) as TimedRun).wallMs)).join(' | ')} | ${f0(other)} | ${loadAverages()} |`);
       if (i > 0) for (const [key, run] of row) runs.get(key)?.push(run);
     }
 
@@ -295,13 +287,21 @@ async function main(): Promise<void> {
       log(`- ${s.label.padEnd(28)} wall ${f0(median(rs.map((r) => r.wallMs))).padStart(5)}  CPU ${f0(median(rs.map((r) => r.cpuMs))).padStart(5)}  RSS ${f0(median(rs.map((r) => r.maxRssMb)))} MB`);
     }
     const timers = (runs.get('whisper-cli') ?? []).map((r) => cliTimers(r.stderr));
-    log(`- whisper-cli's own timers: load ${f0(median(timers.map((x) => x.loadMs)))}, total ${f0(median(timers.map((x) => x.totalMs)))} (encode ${f0(median(timers.map((x) => x.encodeMs)))}, decode ${f0(median(timers.map((x) => x.decodeMs)))}), fallbacks ${timers[0]?.fallbacks ?? '?'}; wall - total ${f0(median((runs.get('whisper-cli') ?? []).map((r, k) => r.wallMs - (timers[k] as CliTimers).totalMs)))}`);
+    log(`- whisper-cli's own timers: load ${f0(median(timers.map((x) => x.loadMs)))}, total ${f0(median(timers.map((x) => x.totalMs)))} (encode ${f0(median(timers.map((x) => x.encodeMs)))}, decode ${f0(median(timers.map((x) => x.decodeMs)))}), fallbacks ${[...new Set(timers.map((x) => x.fallbacks))].join(', ')}; wall - total ${f0(median((runs.get('whisper-cli') ?? []).map((r, k) => r.wallMs - (timers[k] as CliTimers).totalMs)))}`);
     log();
     log(`Ratios over whisper-cli (median of per-iteration ratios, range), goal <= ${GOAL}:`);
     for (const s of sides.filter((x) => x.transcribes && x.key !== 'whisper-cli')) {
       const ratios = wall(s.key).map((w, k) => w / (cliWall[k] as number));
       const r = median(ratios);
       log(`- ${s.label.padEnd(28)} ${f3(r)} (${range(ratios)})${r <= GOAL ? ' MET' : ' MISSED'}`);
+    }
+    // CPU time is what the work costs whatever the neighbours do; with more than one thread it also
+    // counts ggml's threads spinning at their barriers while a sibling waits for a core.
+    const cliCpu = (runs.get('whisper-cli') ?? []).map((r) => r.cpuMs);
+    log('CPU time (user + system) over whisper-cli\'s, median of per-iteration ratios (range):');
+    for (const s of sides.filter((x) => x.transcribes && x.key !== 'whisper-cli')) {
+      const ratios = (runs.get(s.key) ?? []).map((r, k) => r.cpuMs / (cliCpu[k] as number));
+      log(`- ${s.label.padEnd(28)} ${f3(median(ratios))} (${range(ratios)})`);
     }
     log(`- texts: ${mismatches.size === 0 ? `MATCHED: every run on every side printed ${JSON.stringify(reference)}` : `DIFFER:\n  ${[...mismatches].join('\n  ')}`}`);
 
@@ -342,7 +342,7 @@ async function main(): Promise<void> {
       log(`  ${'wall'.padEnd(58)} ${f0(median(cliSplitRuns.map((r) => r.wallMs))).padStart(6)}`);
     }
     log();
-    log(`load average at end ${loads()}; ratios measured side by side in one run (${f2(median(cliWall) / 1000)} s per whisper-cli run)`);
+    log(`load average at end ${loadAverages()}; ratios measured side by side in one run (${f2(median(cliWall) / 1000)} s per whisper-cli run)`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -86,6 +86,10 @@ describe('talk2me CLI', () => {
       expect(r.code, args.join(' ')).toBe(0);
       expect(r.stdout).toMatch(/^Usage: talk2me/);
     }
+    // The decoding defaults are stated where a user looks for them.
+    const transcribe = await run(['transcribe', '--help']);
+    expect(transcribe.stdout).toMatch(/Decoding: greedy .*temperature 0.*fallback/s);
+    expect(transcribe.stdout).toContain('(default: min(4, cores))');
   });
 
   it('exits 1 with a message on stderr for usage errors', async () => {

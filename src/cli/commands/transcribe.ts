@@ -27,6 +27,11 @@ Options:
       --beam-size N       beam search width, 1-${MAX_BEAM_SIZE} (default: 1, greedy)
   -q, --quiet             no progress on standard error
   -h, --help              show this help
+
+Decoding: greedy (one candidate), temperature 0, and whisper's fallback to higher temperatures
+(steps of 0.2) for a window that fails its quality thresholds; flash attention on. With --language
+auto a multilingual model spends one more encoder pass detecting the language (English-only .en
+models skip it): name the language when you know it.
 `;
 
 // Standard input is spooled to a private temporary file first: a container may need seeking (MP4
