@@ -11,9 +11,11 @@
  * Every worker (bench/node-peers-worker.mjs, plain Node, one library per process) loads the same
  * synthetic model, transcribes the same clip once and then `warm` more times on the loaded model,
  * and frees the model. Rounds run every worker once, in an order rotated each round. Measured:
- * load and time per clip (first, warm), the longest the event loop was kept from running during a
- * load and during a transcription (a 1 ms interval timer's longest gap), and RSS at the start, after
- * the import, after the load, after the work and after the free (each after full GCs).
+ * load and time per clip (first, warm); how much the JavaScript thread itself ran during a load and
+ * during a transcription (its CPU time from /proc/self/task/PID/schedstat: work inside the call that
+ * keeps the event loop from running, whatever the machine's load), with the longest gap between
+ * ticks of a 1 ms interval timer beside it (which a busy machine also stretches); and RSS at the
+ * start, after the import, after the load, after the work and after the free (each after full GCs).
  *
  * Decoding is made the same wherever a library lets it be: greedy at temperature 0, language en,
  * the same threads, flash attention off (smart-whisper's bundled whisper.cpp cannot turn it on).
@@ -114,7 +116,8 @@ interface WorkerResult {
   freeHow: string;
   loadMs: number;
   loadMaxGapMs: number;
-  runs: Array<{ ms: number; maxGapMs: number; delayMaxMs: number; text: string }>;
+  loadMainThreadCpuMs: number;
+  runs: Array<{ ms: number; maxGapMs: number; delayMaxMs: number; mainThreadCpuMs: number; text: string }>;
   rss: { start: number; imported: number; loaded: number; afterWork: number; afterFree: number };
 }
 
@@ -192,7 +195,7 @@ async function main(): Promise<void> {
           const result = await runWorker(entry, setup);
           entry.results.push(result);
           const r = result.runs;
-          log(`round ${round + 1}: ${entry.label.padEnd(30)} load ${f0(result.loadMs)} ms, first ${f0(r[0]?.ms ?? NaN)} ms, warm ${r.slice(1).map((x) => f0(x.ms)).join('/')} ms, max loop gap ${f0(Math.max(...r.map((x) => x.maxGapMs)))} ms (${f0((performance.now() - t0) / 1000)} s; load avg ${loadAverages()})`);
+          log(`round ${round + 1}: ${entry.label.padEnd(30)} load ${f0(result.loadMs)} ms, first ${f0(r[0]?.ms ?? NaN)} ms, warm ${r.slice(1).map((x) => f0(x.ms)).join('/')} ms, max loop gap ${f0(Math.max(...r.map((x) => x.maxGapMs)))} ms, JS thread CPU per clip ${r.map((x) => f0(x.mainThreadCpuMs)).join('/')} ms (${f0((performance.now() - t0) / 1000)} s; load avg ${loadAverages()})`);
         } catch (err) {
           entry.error = `run failed: ${(err as Error).message}`;
           log(`round ${round + 1}: ${entry.label}: ${entry.error}`);
@@ -203,18 +206,18 @@ async function main(): Promise<void> {
     log();
     log(`Medians over the rounds (ms; MB of RSS relative to the worker's start, ${rounds} round(s)):`);
     log();
-    log('| library | decoding | load | loop blocked during load | first clip | warm clip | loop blocked during a transcription (max) | RSS at start | after import | after load | after work | after free | free | text |');
-    log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|');
+    log('| library | decoding | load | JS thread CPU during load | first clip | warm clip | JS thread CPU per clip | longest loop gap in a clip | RSS at start | after import | after load | after work | after free | free | text |');
+    log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|');
     for (const e of entries) {
       if (e.results.length === 0) {
-        log(`| ${e.library} | ${e.fallback ? 'fallback, best_of 5' : 'no fallback'} | — | — | — | — | — | — | — | — | — | — | — | ${e.error ?? 'no result'} |`);
+        log(`| ${e.library} | ${e.fallback ? 'fallback, best_of 5' : 'no fallback'} | — | — | — | — | — | — | — | — | — | — | — | — | ${e.error ?? 'no result'} |`);
         continue;
       }
       const m = (f: (r: WorkerResult) => number): number => median(e.results.map(f));
       const rel = (f: (r: WorkerResult) => number): string => `${m((r) => f(r) - r.rss.start) >= 0 ? '+' : ''}${mb(m((r) => f(r) - r.rss.start))}`;
       const texts = [...new Set(e.results.flatMap((r) => r.runs.map((x) => x.text)))];
       log(
-        `| ${e.library} | ${e.fallback ? 'fallback, best_of 5' : 'no fallback'} | ${f0(m((r) => r.loadMs))} | ${f0(m((r) => r.loadMaxGapMs))} | ${f0(m((r) => r.runs[0]?.ms ?? NaN))} | ${f0(median(e.results.flatMap((r) => r.runs.slice(1).map((x) => x.ms))))} | ${f0(Math.max(...e.results.flatMap((r) => r.runs.map((x) => x.maxGapMs))))} | ${mb(m((r) => r.rss.start))} | ${rel((r) => r.rss.imported)} | ${rel((r) => r.rss.loaded)} | ${rel((r) => r.rss.afterWork)} | ${rel((r) => r.rss.afterFree)} | ${e.results[0]?.freeHow ?? ''} | ${texts.map((t) => JSON.stringify(t)).join(', ')}${e.error ? `; later: ${e.error}` : ''} |`,
+        `| ${e.library} | ${e.fallback ? 'fallback, best_of 5' : 'no fallback'} | ${f0(m((r) => r.loadMs))} | ${f0(m((r) => r.loadMainThreadCpuMs))} | ${f0(m((r) => r.runs[0]?.ms ?? NaN))} | ${f0(median(e.results.flatMap((r) => r.runs.slice(1).map((x) => x.ms))))} | ${f0(median(e.results.flatMap((r) => r.runs.map((x) => x.mainThreadCpuMs))))} | ${f0(Math.max(...e.results.flatMap((r) => r.runs.map((x) => x.maxGapMs))))} | ${mb(m((r) => r.rss.start))} | ${rel((r) => r.rss.imported)} | ${rel((r) => r.rss.loaded)} | ${rel((r) => r.rss.afterWork)} | ${rel((r) => r.rss.afterFree)} | ${e.results[0]?.freeHow ?? ''} | ${texts.map((t) => JSON.stringify(t)).join(', ')}${e.error ? `; later: ${e.error}` : ''} |`,
       );
     }
     log();
