@@ -14,7 +14,7 @@
  * load and time per clip (first, warm); how much the JavaScript thread itself ran during a load and
  * during a transcription (its CPU time from /proc/self/task/PID/schedstat: work inside the call that
  * keeps the event loop from running, whatever the machine's load), with the longest gap between
- * ticks of a 1 ms interval timer beside it (which a busy machine also stretches); and RSS at the
+ * ticks of a 5 ms interval timer beside it (which a busy machine also stretches); and RSS at the
  * start, after the import, after the load, after the work and after the free (each after full GCs).
  *
  * Decoding is made the same wherever a library lets it be: greedy at temperature 0, language en,
@@ -117,7 +117,7 @@ interface WorkerResult {
   loadMs: number;
   loadMaxGapMs: number;
   loadMainThreadCpuMs: number;
-  runs: Array<{ ms: number; maxGapMs: number; delayMaxMs: number; mainThreadCpuMs: number; text: string }>;
+  runs: Array<{ ms: number; maxGapMs: number; mainThreadCpuMs: number; text: string }>;
   rss: { start: number; imported: number; loaded: number; afterWork: number; afterFree: number };
 }
 
