@@ -301,7 +301,8 @@ async function main(): Promise<void> {
     log('CPU time (user + system) over whisper-cli\'s, median of per-iteration ratios (range):');
     for (const s of sides.filter((x) => x.transcribes && x.key !== 'whisper-cli')) {
       const ratios = (runs.get(s.key) ?? []).map((r, k) => r.cpuMs / (cliCpu[k] as number));
-      log(`- ${s.label.padEnd(28)} ${f3(median(ratios))} (${range(ratios)})`);
+      const extra = (runs.get(s.key) ?? []).map((r, k) => r.cpuMs - (cliCpu[k] as number));
+      log(`- ${s.label.padEnd(28)} ${f3(median(ratios))} (${range(ratios)}); ${f0(median(extra))} ms more CPU than whisper-cli (median of per-iteration differences)`);
     }
     log(`- texts: ${mismatches.size === 0 ? `MATCHED: every run on every side printed ${JSON.stringify(reference)}` : `DIFFER:\n  ${[...mismatches].join('\n  ')}`}`);
 

@@ -206,18 +206,18 @@ async function main(): Promise<void> {
     log();
     log(`Medians over the rounds (ms; MB of RSS relative to the worker's start, ${rounds} round(s)):`);
     log();
-    log('| library | decoding | load | JS thread CPU during load | first clip | warm clip | JS thread CPU per clip | longest loop gap in a clip | RSS at start | after import | after load | after work | after free | free | text |');
-    log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|');
+    log('| library | decoding | load | JS thread CPU during load | longest loop gap in the load | first clip | warm clip | JS thread CPU per clip | longest loop gap in a clip | RSS at start | after import | after load | after work | after free | free | text |');
+    log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|');
     for (const e of entries) {
       if (e.results.length === 0) {
-        log(`| ${e.library} | ${e.fallback ? 'fallback, best_of 5' : 'no fallback'} | — | — | — | — | — | — | — | — | — | — | — | — | ${e.error ?? 'no result'} |`);
+        log(`| ${e.library} | ${e.fallback ? 'fallback, best_of 5' : 'no fallback'} | — | — | — | — | — | — | — | — | — | — | — | — | — | ${e.error ?? 'no result'} |`);
         continue;
       }
       const m = (f: (r: WorkerResult) => number): number => median(e.results.map(f));
       const rel = (f: (r: WorkerResult) => number): string => `${m((r) => f(r) - r.rss.start) >= 0 ? '+' : ''}${mb(m((r) => f(r) - r.rss.start))}`;
       const texts = [...new Set(e.results.flatMap((r) => r.runs.map((x) => x.text)))];
       log(
-        `| ${e.library} | ${e.fallback ? 'fallback, best_of 5' : 'no fallback'} | ${f0(m((r) => r.loadMs))} | ${f0(m((r) => r.loadMainThreadCpuMs))} | ${f0(m((r) => r.runs[0]?.ms ?? NaN))} | ${f0(median(e.results.flatMap((r) => r.runs.slice(1).map((x) => x.ms))))} | ${f0(median(e.results.flatMap((r) => r.runs.map((x) => x.mainThreadCpuMs))))} | ${f0(Math.max(...e.results.flatMap((r) => r.runs.map((x) => x.maxGapMs))))} | ${mb(m((r) => r.rss.start))} | ${rel((r) => r.rss.imported)} | ${rel((r) => r.rss.loaded)} | ${rel((r) => r.rss.afterWork)} | ${rel((r) => r.rss.afterFree)} | ${e.results[0]?.freeHow ?? ''} | ${texts.map((t) => JSON.stringify(t)).join(', ')}${e.error ? `; later: ${e.error}` : ''} |`,
+        `| ${e.library} | ${e.fallback ? 'fallback, best_of 5' : 'no fallback'} | ${f0(m((r) => r.loadMs))} | ${f0(m((r) => r.loadMainThreadCpuMs))} | ${f0(m((r) => r.loadMaxGapMs))} | ${f0(m((r) => r.runs[0]?.ms ?? NaN))} | ${f0(median(e.results.flatMap((r) => r.runs.slice(1).map((x) => x.ms))))} | ${f0(median(e.results.flatMap((r) => r.runs.map((x) => x.mainThreadCpuMs))))} | ${f0(Math.max(...e.results.flatMap((r) => r.runs.map((x) => x.maxGapMs))))} | ${mb(m((r) => r.rss.start))} | ${rel((r) => r.rss.imported)} | ${rel((r) => r.rss.loaded)} | ${rel((r) => r.rss.afterWork)} | ${rel((r) => r.rss.afterFree)} | ${e.results[0]?.freeHow ?? ''} | ${texts.map((t) => JSON.stringify(t)).join(', ')}${e.error ? `; later: ${e.error}` : ''} |`,
       );
     }
     log();
