@@ -35,12 +35,10 @@
  * for its CPU time and peak RSS, so "other CPU" (what the rest of the machine used meanwhile) can
  * be told apart. Exits 0 whether or not the goal (talk2me <= 1.15x whisper-cli) is met.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -49,7 +47,7 @@ import { syllableTones } from '../test/helpers/signals.js';
 import { pcm16Wav } from './http-audio.js';
 import { machineBusyMs } from './http-procfs.js';
 import { buildPeers, repoRoot } from './peers.js';
-import { loadAverages, log, positiveInt } from './report.js';
+import { loadAverages, log, positiveInt, runToEnd, type Finished } from './report.js';
 import { f0, f2, f3, median, range } from './stats.js';
 
 const GOAL = 1.15;
@@ -66,49 +64,24 @@ interface Side {
   transcribes: boolean;
 }
 
-interface TimedRun {
-  wallMs: number;
+interface TimedRun extends Finished {
   /** user + system CPU of the command and what it waited for (GNU time). */
   cpuMs: number;
   maxRssMb: number;
   /** CPU the rest of the machine used while it ran. */
   otherCpuMs: number;
-  startEpoch: number;
-  endEpoch: number;
-  stdout: string;
-  stderr: string;
 }
 
-function runTimed(side: Side, rusageFile: string, env: NodeJS.ProcessEnv = process.env): Promise<TimedRun> {
-  return new Promise((resolve, reject) => {
-    const busy0 = machineBusyMs();
-    const own0 = process.cpuUsage();
-    const startEpoch = performance.timeOrigin + performance.now();
-    const t0 = performance.now();
-    const child = spawn(TIME_BIN, ['-o', rusageFile, '-f', '%e %U %S %M', side.file, ...side.args], { cwd: side.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      const wallMs = performance.now() - t0;
-      const endEpoch = performance.timeOrigin + performance.now();
-      const stdout = Buffer.concat(out).toString('utf8');
-      const stderr = Buffer.concat(err).toString('utf8');
-      if (code !== 0) {
-        reject(new Error(`${side.label} exited with ${signal ?? String(code)}:\n${stderr.slice(-2000)}`));
-        return;
-      }
-      readFile(rusageFile, 'utf8').then((text) => {
-        const [, user = 0, sys = 0, rssKb = 0] = (text.trim().split('\n').pop() ?? '').split(' ').map(Number);
-        const cpuMs = (user + sys) * 1000;
-        const own = process.cpuUsage(own0);
-        const otherCpuMs = Math.max(0, machineBusyMs() - busy0 - cpuMs - (own.user + own.system) / 1000);
-        resolve({ wallMs, cpuMs, maxRssMb: rssKb / 1024, otherCpuMs, startEpoch, endEpoch, stdout, stderr });
-      }, reject);
-    });
-  });
+async function runTimed(side: Side, rusageFile: string, env: NodeJS.ProcessEnv = process.env): Promise<TimedRun> {
+  const busy0 = machineBusyMs();
+  const own0 = process.cpuUsage();
+  const run = await runToEnd(TIME_BIN, ['-o', rusageFile, '-f', '%e %U %S %M', side.file, ...side.args], { cwd: side.cwd, env });
+  if (run.code !== 0) throw new Error(`${side.label} exited with ${run.signal ?? String(run.code)}:\n${run.stderr.slice(-2000)}`);
+  const [, user = 0, sys = 0, rssKb = 0] = ((await readFile(rusageFile, 'utf8')).trim().split('\n').pop() ?? '').split(' ').map(Number);
+  const cpuMs = (user + sys) * 1000;
+  const own = process.cpuUsage(own0);
+  const otherCpuMs = Math.max(0, machineBusyMs() - busy0 - cpuMs - (own.user + own.system) / 1000);
+  return { ...run, cpuMs, maxRssMb: rssKb / 1024, otherCpuMs };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -302,7 +275,7 @@ async function main(): Promise<void> {
     for (const s of sides.filter((x) => x.transcribes && x.key !== 'whisper-cli')) {
       const ratios = (runs.get(s.key) ?? []).map((r, k) => r.cpuMs / (cliCpu[k] as number));
       const extra = (runs.get(s.key) ?? []).map((r, k) => r.cpuMs - (cliCpu[k] as number));
-      log(`- ${s.label.padEnd(28)} ${f3(median(ratios))} (${range(ratios)}); ${f0(median(extra))} ms more CPU than whisper-cli (median of per-iteration differences)`);
+      log(`- ${s.label.padEnd(28)} ${f3(median(ratios))} (${range(ratios)}); ${median(extra) >= 0 ? '+' : ''}${f0(median(extra))} ms of CPU against whisper-cli's (median of per-iteration differences)`);
     }
     log(`- texts: ${mismatches.size === 0 ? `MATCHED: every run on every side printed ${JSON.stringify(reference)}` : `DIFFER:\n  ${[...mismatches].join('\n  ')}`}`);
 

@@ -28,7 +28,6 @@
  *
  * Exits 0 whatever the figures; a peer that cannot be installed or run is reported with its error.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -40,7 +39,7 @@ import { writeSyntheticModel } from '../src/model/synthetic.js';
 import { syllableTones } from '../test/helpers/signals.js';
 import { pcm16Wav } from './http-audio.js';
 import { repoRoot } from './peers.js';
-import { loadAverages, log, positiveInt } from './report.js';
+import { loadAverages, log, positiveInt, runToEnd } from './report.js';
 import { f0, f1, median } from './stats.js';
 
 interface Peer {
@@ -60,24 +59,6 @@ const PEERS: Peer[] = [
 
 const SCRATCH = join(tmpdir(), 'talk2me-node-peers');
 const WORKER = join(repoRoot, 'bench', 'node-peers-worker.mjs');
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(file: string, args: string[], cwd: string): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
-  });
-}
 
 /** The last lines of a failure, without npm's "A complete log" noise. */
 function tail(text: string, lines = 12): string {
@@ -105,7 +86,7 @@ async function install(peer: Peer, force: boolean): Promise<{ ok: true; note: st
   const manifest = { name: `talk2me-node-peer-${peer.dir}`, private: true, dependencies: { [peer.name]: peer.version }, allowScripts: { [`${peer.name}@${peer.version}`]: true } };
   await writeFile(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   const started = performance.now();
-  const r = await run('npm', ['install', '--no-audit', '--no-fund', '--foreground-scripts'], dir);
+  const r = await runToEnd('npm', ['install', '--no-audit', '--no-fund', '--foreground-scripts'], { cwd: dir });
   await writeFile(join(dir, 'install.log'), `${r.stdout}\n${r.stderr}`);
   if (r.code !== 0) return { ok: false, error: `npm install exited ${String(r.code)}:\n${tail(r.stderr || r.stdout)}` };
   return { ok: true, note: `installed in ${f0((performance.now() - started) / 1000)} s` };
@@ -131,7 +112,7 @@ interface Entry {
 
 async function runWorker(entry: Entry, setup: { modelPath: string; wavPath: string; threads: number; warm: number }): Promise<WorkerResult> {
   const config = { library: entry.library, scratch: SCRATCH, repoRoot, ...setup, fallback: entry.fallback };
-  const r = await run(process.execPath, ['--expose-gc', WORKER, JSON.stringify(config)], repoRoot);
+  const r = await runToEnd(process.execPath, ['--expose-gc', WORKER, JSON.stringify(config)], { cwd: repoRoot });
   const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (r.code !== 0 || !line) throw new Error(`exit ${String(r.code)}: ${tail(r.stderr || r.stdout, 8)}`);
   return JSON.parse(line.slice('RESULT '.length)) as WorkerResult;
@@ -160,7 +141,7 @@ async function main(): Promise<void> {
   log('# bench:node-peers — talk2me and the Node bindings of whisper.cpp, one process each');
   log();
   log(`date:     ${new Date().toISOString()}`);
-  log(`machine:  ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores; node ${process.version}; npm ${(await run('npm', ['--version'], repoRoot)).stdout.trim()}; load average at start ${loadAverages()}`);
+  log(`machine:  ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores; node ${process.version}; npm ${(await runToEnd('npm', ['--version'])).stdout.trim()}; load average at start ${loadAverages()}`);
   log(`scratch:  ${SCRATCH} (one npm project per peer)`);
   log();
   const entries: Entry[] = [
