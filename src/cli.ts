@@ -4,19 +4,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { modelFetchCommand } from './cli/commands/model-fetch.js';
-import { modelSynthCommand } from './cli/commands/model-synth.js';
-import { serveCommand } from './cli/commands/serve.js';
-import { soakCommand } from './cli/commands/soak.js';
-import { transcribeCommand } from './cli/commands/transcribe.js';
-import { CliUsageError, type CliIo, type Command } from './cli/args.js';
+import { CliUsageError, type CliIo } from './cli/args.js';
+import { MODEL_COMMANDS, TOP_COMMANDS, type CommandEntry } from './cli/commands/index.js';
 
-const modelCommands: Command[] = [modelSynthCommand, modelFetchCommand];
+// User Timing marks (free unless read): bench/cli.ts reads them to split the CLI's time.
+performance.mark('talk2me:main');
 
 const modelUsage = `Usage: talk2me model <command> [options]
 
 Commands:
-${modelCommands.map((c) => `  ${c.name.padEnd(12)}${c.summary}`).join('\n')}
+${Object.entries(MODEL_COMMANDS).map(([name, c]) => `  ${name.padEnd(12)}${c.summary}`).join('\n')}
 
 Run \`talk2me model <command> --help\` for its options.
 `;
@@ -26,11 +23,11 @@ const usage = `Usage: talk2me <command> [options]
 Self-hosted speech-to-text over whisper.cpp.
 
 Commands:
-  serve         ${serveCommand.summary}
-  transcribe    ${transcribeCommand.summary}
-  model synth   ${modelSynthCommand.summary}
-  model fetch   ${modelFetchCommand.summary}
-  soak          ${soakCommand.summary}
+  serve         ${TOP_COMMANDS.serve.summary}
+  transcribe    ${TOP_COMMANDS.transcribe.summary}
+  model synth   ${MODEL_COMMANDS.synth.summary}
+  model fetch   ${MODEL_COMMANDS.fetch.summary}
+  soak          ${TOP_COMMANDS.soak.summary}
 
 Run \`talk2me <command> --help\` for its options; \`talk2me --version\` prints the version.
 `;
@@ -51,20 +48,24 @@ async function dispatch(argv: string[], io: CliIo): Promise<void> {
     io.stdout.write(`talk2me ${version()}\n`);
     return;
   }
-  if (name === 'serve') return serveCommand.run(rest, io);
-  if (name === 'transcribe') return transcribeCommand.run(rest, io);
-  if (name === 'soak') return soakCommand.run(rest, io);
+  if (name === 'serve' || name === 'transcribe' || name === 'soak') return run(TOP_COMMANDS[name], rest, io);
   if (name === 'model') {
     const [sub, ...subRest] = rest;
     if (sub === undefined || sub === '--help' || sub === '-h') {
       io.stdout.write(modelUsage);
       return;
     }
-    const command = modelCommands.find((c) => c.name === sub);
-    if (!command) throw new CliUsageError(`Unknown model command "${sub}"`, modelUsage);
-    return command.run(subRest, io);
+    if (sub !== 'synth' && sub !== 'fetch') throw new CliUsageError(`Unknown model command "${sub}"`, modelUsage);
+    return run(MODEL_COMMANDS[sub], subRest, io);
   }
   throw new CliUsageError(`Unknown command "${name}"`, usage);
+}
+
+async function run(entry: CommandEntry, argv: string[], io: CliIo): Promise<void> {
+  const command = await entry.load();
+  performance.mark('talk2me:command-loaded');
+  await command.run(argv, io);
+  performance.mark('talk2me:done');
 }
 
 async function main(): Promise<number> {
@@ -101,4 +102,14 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+/** Resolves once everything written to `stream` before has been handed to the system. */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}
+
+const exitCode = await main();
+// Exit as soon as the work is done and the output is out, without waiting for Node to tear down:
+// a finished command owns nothing the system does not clean up (transcribe leaves its model to it),
+// and an idle keep-alive socket or timer of a library must not hold the prompt back.
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+process.exit(exitCode);

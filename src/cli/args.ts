@@ -17,9 +17,9 @@ export class CliUsageError extends Talk2meError<'USAGE'> {
   }
 }
 
+/** A command's code; its summary lives in commands/index.ts, which lists the commands without loading them. */
 export interface Command {
   name: string;
-  summary: string;
   usage: string;
   run(argv: string[], io: CliIo): Promise<void>;
 }

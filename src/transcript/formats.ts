@@ -29,11 +29,13 @@ export function toTranscriptJson(t: Transcription): TranscriptJson {
   };
 }
 
-const languageNames = new Intl.DisplayNames(['en'], { type: 'language' });
+// Made on first use: building it loads ICU's language names, which the CLI's start-up need not wait for.
+let languageNames: Intl.DisplayNames | undefined;
 
 /** OpenAI and whisper.cpp's server name the language in verbose JSON ("english"), not by its code. */
 function languageName(code: string): string {
   try {
+    languageNames ??= new Intl.DisplayNames(['en'], { type: 'language' });
     return (languageNames.of(code) ?? code).toLowerCase();
   } catch {
     return code;

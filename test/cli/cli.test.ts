@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -85,6 +86,10 @@ describe('talk2me CLI', () => {
       expect(r.code, args.join(' ')).toBe(0);
       expect(r.stdout).toMatch(/^Usage: talk2me/);
     }
+    // The decoding defaults are stated where a user looks for them.
+    const transcribe = await run(['transcribe', '--help']);
+    expect(transcribe.stdout).toMatch(/Decoding: greedy .*temperature 0.*fallback/s);
+    expect(transcribe.stdout).toContain('(default: min(4, cores))');
   });
 
   it('exits 1 with a message on stderr for usage errors', async () => {
@@ -153,6 +158,22 @@ describe('talk2me CLI', () => {
     const quiet = await run(['transcribe', clip, '--model', model, '--threads', '2', '-q']);
     expect(quiet).toMatchObject({ code: 0, stderr: '' });
     expect(quiet.stdout).toBe(r.stdout);
+  });
+
+  it('transcribe loads none of the server\'s packages, marks its phases for bench:cli, and exits once done', async () => {
+    // bench/cli-marks.mjs is what bench:cli preloads to split the CLI's time; it records the
+    // CommonJS packages loaded (fastify, pino and prom-client are CommonJS) and the marks.
+    const marksFile = join(dir.path, 'marks.jsonl');
+    const probe = pathToFileURL(join(import.meta.dirname, '..', '..', 'bench', 'cli-marks.mjs')).href;
+    const r = await run(['transcribe', clip, '--model', model, '-q'], { env: { NODE_OPTIONS: `--import=${probe}`, TALK2ME_CLI_MARKS: marksFile } });
+    expect(r.code, r.stderr).toBe(0);
+    const line = JSON.parse(await readFile(marksFile, 'utf8')) as { marks: Record<string, number>; exitMs: number; cjsPackages: string[] };
+    expect(line.cjsPackages).toEqual([]);
+    const order = ['main', 'command-loaded', 'audio-decoded', 'model-loaded', 'transcribed', 'written', 'done'];
+    expect(Object.keys(line.marks)).toEqual(order);
+    const times = order.map((m) => line.marks[m] as number);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    expect(line.exitMs).toBeGreaterThanOrEqual(times.at(-1) as number);
   });
 
   it('transcribe - reads the audio from standard input, and names it so in errors', async () => {

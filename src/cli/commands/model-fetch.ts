@@ -22,7 +22,6 @@ Options:
 
 export const modelFetchCommand: Command = {
   name: 'fetch',
-  summary: 'download a whisper.cpp model',
   usage,
   async run(argv, io) {
     const parsed = parseCommand(argv, { dir: { type: 'string' }, 'base-url': { type: 'string' }, sha256: { type: 'string' }, force: { type: 'boolean' } }, usage, io);

@@ -31,7 +31,6 @@ Options:
 
 export const modelSynthCommand: Command = {
   name: 'synth',
-  summary: 'write a synthetic model for offline tests and benchmarks',
   usage,
   async run(argv, io) {
     const parsed = parseCommand(

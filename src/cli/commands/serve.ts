@@ -22,7 +22,6 @@ ${table(MEMORY_SETTINGS)}
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'run the speech-to-text server',
   usage,
   async run(argv, io) {
     const options = Object.fromEntries(ALL_SETTINGS.map((s) => [flagOf(s.env), { type: 'string' as const }]));

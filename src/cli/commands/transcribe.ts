@@ -27,6 +27,11 @@ Options:
       --beam-size N       beam search width, 1-${MAX_BEAM_SIZE} (default: 1, greedy)
   -q, --quiet             no progress on standard error
   -h, --help              show this help
+
+Decoding: greedy (one candidate), temperature 0, and whisper's fallback to higher temperatures
+(steps of 0.2) for a window that fails its quality thresholds; flash attention on. With --language
+auto a multilingual model spends one more encoder pass detecting the language (English-only .en
+models skip it): name the language when you know it.
 `;
 
 // Standard input is spooled to a private temporary file first: a container may need seeking (MP4
@@ -47,7 +52,6 @@ async function decodeStdin(io: CliIo): Promise<DecodedAudio> {
 
 export const transcribeCommand: Command = {
   name: 'transcribe',
-  summary: 'transcribe an audio file',
   usage,
   async run(argv, io) {
     const parsed = parseCommand(
@@ -79,7 +83,11 @@ export const transcribeCommand: Command = {
 
     // Decode first: a bad audio file should not cost a model load.
     const audio = file === '-' ? await decodeStdin(io) : await decodeAudioFile(file, { signal: io.signal });
-    await using model = await WhisperModel.load(modelPath, threads === undefined ? {} : { threads });
+    performance.mark('talk2me:audio-decoded'); // bench/cli.ts splits the time by these marks
+    // Not disposed: the entry point exits as soon as the output is out, and the system takes
+    // the memory back faster than whisper_free and malloc_trim would (bench/cli-exit.ts).
+    const model = await WhisperModel.load(modelPath, threads === undefined ? {} : { threads });
+    performance.mark('talk2me:model-loaded');
     const bar = values.quiet === true ? undefined : new ProgressBar({ stream: io.stderr, label: 'transcribing', unit: 'percent' });
     let transcription;
     try {
@@ -98,7 +106,9 @@ export const transcribeCommand: Command = {
       bar?.fail('stopped');
       throw err;
     }
+    performance.mark('talk2me:transcribed');
     bar?.finish();
     io.stdout.write(formatTranscript(transcription, format));
+    performance.mark('talk2me:written');
   },
 };
