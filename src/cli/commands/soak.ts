@@ -101,7 +101,6 @@ function parseUrl(text: string): URL {
 
 export const soakCommand: Command = {
   name: 'soak',
-  summary: 'send a long run of good and bad requests and report what the server keeps',
   usage,
   async run(argv, io) {
     const parsed = parseCommand(
