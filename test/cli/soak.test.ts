@@ -38,8 +38,10 @@ function soak(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
 /** The lines the CLI prints as its one error message. */
 const errorLines = (stderr: string): string[] => stderr.split('\n').filter((line) => line.startsWith('talk2me: '));
 
-// Small and quick: one whisper state, two threads, little logging.
-const SERVER_ENV = { MAX_CONCURRENCY: '1', WHISPER_THREADS: '2', LOG_LEVEL: 'warn' };
+// Small and quick: one whisper state, little logging, and one thread: on a shared machine two
+// threads spend their time spinning at ggml's barriers while the other is descheduled (the same
+// 50 requests took 104 s with two, 11 s with one, on this 2-core machine under load).
+const SERVER_ENV = { MAX_CONCURRENCY: '1', WHISPER_THREADS: '1', LOG_LEVEL: 'warn' };
 
 describe('talk2me soak against a server in its own process', () => {
   let report: SoakReport;
