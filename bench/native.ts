@@ -36,7 +36,7 @@
  *
  * Exits 0 whether or not the goals are met; it prints which are.
  */
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -45,6 +45,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { runToEnd } from './report.js';
 import { decodeWav } from '../src/audio/index.js';
 import { writeSyntheticModel } from '../src/model/synthetic.js';
 import { systemInfo, WhisperModel, type TranscribeOptions, type Transcription } from '../src/native/index.js';
@@ -246,37 +247,17 @@ interface ProcessRun {
   cpuMs: number | null;
 }
 
-function runCli(file: string, argv: readonly string[], rusageFile: string): Promise<ProcessRun> {
+async function runCli(file: string, argv: readonly string[], rusageFile: string): Promise<ProcessRun> {
   const useTime = existsSync(TIME_BIN);
   const command = useTime ? TIME_BIN : file;
   const args = useTime ? ['-o', rusageFile, '-f', '%R %U %S', file, ...argv] : [...argv];
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      const wallMs = performance.now() - started;
-      const stdout = Buffer.concat(out).toString('utf8');
-      const stderr = Buffer.concat(err).toString('utf8');
-      if (code !== 0) {
-        reject(new Error(`${file} exited with ${signal ?? String(code)}:\n${stderr.slice(-2000)}`));
-        return;
-      }
-      if (!useTime) {
-        resolve({ stdout, stderr, wallMs, minorFaults: null, cpuMs: null });
-        return;
-      }
-      readFile(rusageFile, 'utf8').then((text) => {
-        const [faults, user, sys] = (text.trim().split('\n').pop() ?? '').split(' ').map(Number);
-        const ok = (x: number | undefined): x is number => x !== undefined && Number.isFinite(x);
-        resolve({ stdout, stderr, wallMs, minorFaults: ok(faults) ? faults : null, cpuMs: ok(user) && ok(sys) ? (user + sys) * 1000 : null });
-      }, reject);
-    });
-  });
+  const { code, signal, stdout, stderr, wallMs } = await runToEnd(command, args);
+  if (code !== 0) throw new Error(`${file} exited with ${signal ?? String(code)}:\n${stderr.slice(-2000)}`);
+  if (!useTime) return { stdout, stderr, wallMs, minorFaults: null, cpuMs: null };
+  const text = await readFile(rusageFile, 'utf8');
+  const [faults, user, sys] = (text.trim().split('\n').pop() ?? '').split(' ').map(Number);
+  const ok = (x: number | undefined): x is number => x !== undefined && Number.isFinite(x);
+  return { stdout, stderr, wallMs, minorFaults: ok(faults) ? faults : null, cpuMs: ok(user) && ok(sys) ? (user + sys) * 1000 : null };
 }
 
 /** CPU time all processes used so far (ms), from /proc/stat; null where there is no /proc. */
