@@ -2,7 +2,8 @@
  * talk2me against the whisper.cpp bindings a Node user would otherwise pick, each in its own process.
  *
  *   npm run build && npm run bench:node-peers -- [--rounds 2] [--warm 2] [--threads 2] [--seconds 10]
- *                                                [--dims tiny|mini] [--reinstall]
+ *                                                [--dims tiny|mini] [--decoder encoder-bound|speechlike]
+ *                                                [--reinstall]
  *
  * The peers are installed with npm into a scratch folder outside the project,
  * os.tmpdir()/talk2me-node-peers/<peer>/ (one folder per peer, so one that fails to install does not
@@ -24,7 +25,9 @@
  *   - fallback in steps of 0.2 with best_of 5 (whisper.cpp's greedy defaults): talk2me and
  *     @napi-rs/whisper. On the synthetic model the fallback always triggers (its random text fails
  *     whisper's log-probability threshold), so this setting makes the decoder work too.
- * The texts are printed: the same text means the same work.
+ * The texts are printed: the same text means the same work. With `--decoder speechlike` (the
+ * speech-like synthetic model, src/model/speechlike.ts) the fallback never triggers: both settings
+ * then decode the same tokens, and @napi-rs/whisper is compared like for like.
  *
  * Exits 0 whatever the figures; a peer that cannot be installed or run is reported with its error.
  */
@@ -35,7 +38,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { MODEL_DIMS, type ModelDimsName } from '../src/model/dims.js';
-import { writeSyntheticModel } from '../src/model/synthetic.js';
+import { SYNTHETIC_DECODERS, writeSyntheticModel, type SyntheticDecoder } from '../src/model/synthetic.js';
 import { syllableTones } from '../test/helpers/signals.js';
 import { pcm16Wav } from './http-audio.js';
 import { repoRoot } from './peers.js';
@@ -127,6 +130,7 @@ async function main(): Promise<void> {
       threads: { type: 'string', default: '2' },
       seconds: { type: 'string', default: '10' },
       dims: { type: 'string', default: 'tiny' },
+      decoder: { type: 'string', default: 'encoder-bound' },
       reinstall: { type: 'boolean', default: false },
     },
   });
@@ -136,6 +140,8 @@ async function main(): Promise<void> {
   const seconds = positiveInt('seconds', values.seconds);
   const dims = values.dims as ModelDimsName;
   if (!(dims in MODEL_DIMS)) throw new Error(`--dims must be one of ${Object.keys(MODEL_DIMS).join(', ')}`);
+  const decoder = values.decoder as SyntheticDecoder;
+  if (!SYNTHETIC_DECODERS.includes(decoder)) throw new Error(`--decoder must be one of ${SYNTHETIC_DECODERS.join(', ')}`);
   if (!existsSync(join(repoRoot, 'dist', 'index.js'))) throw new Error('dist/index.js is missing: run `npm run build` first');
 
   log('# bench:node-peers — talk2me and the Node bindings of whisper.cpp, one process each');
@@ -157,11 +163,11 @@ async function main(): Promise<void> {
 
   const dir = await mkdtemp(join(tmpdir(), 'talk2me-bench-node-peers-'));
   try {
-    const modelPath = join(dir, `${dims}-synthetic.bin`);
+    const modelPath = join(dir, `${dims}-${decoder}-synthetic.bin`);
     const wavPath = join(dir, 'clip.wav');
-    await writeSyntheticModel(modelPath, { dims });
+    await writeSyntheticModel(modelPath, { dims, decoder });
     await writeFile(wavPath, pcm16Wav(syllableTones(seconds)));
-    log(`model:    synthetic ${dims} (random weights, real dimensions); clip: ${seconds} s of syllable tones, 16 kHz mono 16-bit WAV (the same float samples for all; @fugood/whisper.node takes the 16-bit samples)`);
+    log(`model:    synthetic ${dims}, ${decoder} decoder (random weights, real dimensions); clip: ${seconds} s of syllable tones, 16 kHz mono 16-bit WAV (the same float samples for all; @fugood/whisper.node takes the 16-bit samples)`);
     log(`decoding: greedy, temperature 0, language en, ${threads} threads, flash attention off; "fallback": temperature fallback +0.2 with best_of 5, else none and best_of 1`);
     log(`runs:     ${rounds} round(s); each worker: load, 1 first + ${warm} warm transcriptions, free; workers rotated each round`);
     log();

@@ -1,8 +1,11 @@
 // The official `openai` client against a running server over real HTTP: transcriptions in every
-// response format, translations, and errors the client understands.
+// response format, translations, and errors the client understands. On the speech-like synthetic
+// model: the decoder emits 12 words per 5 s segment, as speech makes it, so word timestamps are
+// checked word for word.
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { SPEECHLIKE_TOKENS_PER_SEGMENT } from '../../src/model/speechlike.js';
 import { clip } from './helpers/audio.js';
 import { listen, makeRoot, type HttpInstance, type Root } from './helpers/harness.js';
 
@@ -11,7 +14,7 @@ let server: HttpInstance;
 let client: OpenAI;
 
 beforeAll(async () => {
-  root = await makeRoot('openai');
+  root = await makeRoot('openai', { decoder: 'speechlike' });
   server = await listen(root, 'openai');
   client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60_000 });
 });
@@ -97,8 +100,10 @@ describe('openai client: audio.transcriptions', () => {
         response_format: 'verbose_json',
         timestamp_granularities: [...timestamp_granularities],
       });
-      expect(result.words?.length).toBeGreaterThan(0);
-      expect(result.segments?.length).toBeGreaterThan(0);
+      // A 2 s clip: one segment of 12 words, every one of them timed.
+      expect(result.segments).toHaveLength(1);
+      expect(result.words).toHaveLength(SPEECHLIKE_TOKENS_PER_SEGMENT);
+      expect(result.words!.map((w) => w.word).join(' ')).toBe(result.text.trim());
       let previousStart = 0;
       for (const word of result.words!) {
         expect(word).toEqual({ word: expect.stringMatching(/^\S/), start: expect.any(Number), end: expect.any(Number) });

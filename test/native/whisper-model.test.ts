@@ -4,11 +4,14 @@ import { join } from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { setNativeLogger, systemInfo, WhisperModel } from '../../src/native/index.js';
+import { SPEECHLIKE_SEGMENT_SECONDS } from '../../src/model/speechlike.js';
+import { setNativeLogger, systemInfo, WhisperModel, type Segment } from '../../src/native/index.js';
 import { syllableTones } from '../helpers/signals.js';
 import { useSyntheticModel } from '../helpers/synthetic-model.js';
 
 const fixture = useSyntheticModel('mini', 'native');
+// The decoder at work as on speech: 12 text tokens per 5 s segment (src/model/speechlike.ts).
+const speechlike = useSyntheticModel('mini', 'native-speechlike', 'speechlike');
 let mini: string;
 let dir: { path: string };
 
@@ -195,6 +198,34 @@ describe('abort', () => {
     // The abort stopped the work well before a full run's time.
     expect(Date.now() - started - fullMs).toBeLessThan(fullMs);
     expect((await model.memory()).states).toMatchObject({ total: 1, idle: 1, busy: 0 });
+  });
+
+  it('stops mid-decode, and the state it leaves decodes the next clip as a fresh one does', async () => {
+    await using model = await WhisperModel.load(speechlike.path, { threads: 1, maxStates: 1 });
+    const clip60 = syllableTones(60);
+    const segments = 60 / SPEECHLIKE_SEGMENT_SECONDS;
+    const controller = new AbortController();
+    const heard: Segment[] = [];
+    // The first segment is out: the decoder is running. Abort from inside its listener.
+    const pending = model.transcribe(clip60, {}, {
+      signal: controller.signal,
+      onSegment: (segment) => {
+        heard.push(segment);
+        controller.abort();
+      },
+    });
+    await expect(pending).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(heard.length).toBeGreaterThanOrEqual(1);
+    expect(heard.length).toBeLessThan(segments);
+    expect((await model.memory()).states).toMatchObject({ total: 1, idle: 1, busy: 0 });
+    // The same state again (maxStates 1): every segment, as a model that never aborted decodes them.
+    const after = await model.transcribe(clip60);
+    expect(after.segments).toHaveLength(segments);
+    expect(after.segments.slice(0, heard.length)).toEqual(heard);
+    await using fresh = await WhisperModel.load(speechlike.path, { threads: 1, maxStates: 1 });
+    const { timings: _timings, ...decoded } = after;
+    const { timings: _freshTimings, ...freshDecoded } = await fresh.transcribe(clip60);
+    expect(decoded).toEqual(freshDecoded);
   });
 
   it('rejects at once for an aborted signal and for one that fires while queued', async () => {

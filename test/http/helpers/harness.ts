@@ -13,7 +13,7 @@ import { createLogger, createServices, logFileOf, readServerConfig, startServer,
 import type { ReadinessState } from '../../../src/http/routes/health.js';
 import type { Services } from '../../../src/http/services.js';
 import { silentLogger } from '../../../src/shared/logger.js';
-import { writeSyntheticModel } from '../../../src/model/synthetic.js';
+import { writeSyntheticModel, type SyntheticDecoder } from '../../../src/model/synthetic.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
 export const ADMIN_TOKEN = 'admin-token-0123456789-abcdef-SECRET';
@@ -29,11 +29,12 @@ export interface Root {
  * A temp directory with a mini synthetic model in it. Seed 7: random weights decode at different
  * costs, and with the default seed a process's first transcription costs about 0.9 s of CPU
  * (temperature fallbacks) against about 0.2 s with this one; every test file pays it once.
+ * `decoder: 'speechlike'` where the decoder's work matters: 12 text tokens per 5 s segment.
  */
-export async function makeRoot(name: string): Promise<Root> {
+export async function makeRoot(name: string, { decoder = 'encoder-bound' }: { decoder?: SyntheticDecoder } = {}): Promise<Root> {
   const dir = await tempDir(`http-${name}`);
   const model = join(dir.path, 'mini.bin');
-  await writeSyntheticModel(model, { dims: 'mini', seed: 7 });
+  await writeSyntheticModel(model, { dims: 'mini', seed: 7, decoder });
   return { path: dir.path, model, remove: dir.remove };
 }
 
