@@ -21,6 +21,8 @@ export interface PreparedRequest {
   body: Buffer;
   /** Send this many bytes of the body, then drop the connection (a client that goes away). */
   abortAfterBytes?: number;
+  /** Send the whole body, then drop the connection this many ms later unless the answer came first (a client that gives up while the server works). */
+  abortAfterMs?: number;
   /** Sent without the client's own headers (no session id): a client that keeps no cookies. */
   anonymous?: boolean;
 }
@@ -40,7 +42,9 @@ export function multipartRequest(kind: string, path: string, fields: ReadonlyArr
   return { kind, path, headers: { 'content-type': contentType }, body };
 }
 
-const RESPONSE_PREVIEW = 300;
+// Whole transcripts of the clips benchmarked (the texts are compared across servers), and no more
+// of a body nobody reads.
+const RESPONSE_PREVIEW = 16 * 1024;
 
 /** One request on a fresh connection; never rejects: failures come back as an Outcome. */
 export function send(baseUrl: string, prepared: PreparedRequest, extraHeaders: Record<string, string> = {}, timeoutMs = 120_000): Promise<Outcome> {
@@ -88,7 +92,14 @@ export function send(baseUrl: string, prepared: PreparedRequest, extraHeaders: R
       });
       return;
     }
-    req.end(prepared.body);
+    req.end(prepared.body, () => {
+      if (prepared.abortAfterMs === undefined) return;
+      setTimeout(() => {
+        if (settled) return;
+        req.destroy();
+        finish(null, '', 'aborted by the client (on purpose)');
+      }, prepared.abortAfterMs);
+    });
   });
 }
 

@@ -5,11 +5,14 @@
  *
  * Good:  /transcribe with the clip (with the client's session id, or none at all: a client that
  *        keeps no cookies, like the OpenAI SDK; those share the session of their address, so a
- *        third one at once is refused with 429), /v1/audio/transcriptions with the clip.
+ *        third one at once is refused with 429), /v1/audio/transcriptions with the clip, and a
+ *        large upload within MAX_UPLOAD_MB (a long clip: more audio decoded, more to transcribe).
  * Bad:   garbage bytes as the audio (goes to ffmpeg), a WAV cut short (the header promises more
  *        data), a WAV cut inside its header, no file field, a JSON body, a raw audio/wav body,
  *        a malformed multipart body, parameters out of range or unknown, an upload over
- *        MAX_UPLOAD_MB, and a client that drops the connection half-way through its upload.
+ *        MAX_UPLOAD_MB, a client that drops the connection half-way through its upload, and one
+ *        that sends the long clip whole and hangs up while it is transcribed (the abort reaches
+ *        whisper mid-decode).
  */
 import { garbageBytes, seededRandom, truncatedWav } from './http-audio.js';
 import { multipartRequest, type PreparedRequest } from './http-client.js';
@@ -19,6 +22,10 @@ export interface SoakAudio {
   clip: Buffer;
   /** A WAV larger than the server's MAX_UPLOAD_MB. */
   oversized: Buffer;
+  /** A long WAV within MAX_UPLOAD_MB. */
+  long: Buffer;
+  /** How long after sending the long clip a client that gives up waits before hanging up. */
+  hangUpAfterMs: number;
 }
 
 export interface SoakKind {
@@ -49,7 +56,7 @@ export function soakKinds(audio: SoakAudio, seed: number): SoakKind[] {
   return [
     {
       name: 'good /transcribe',
-      percent: 50,
+      percent: 47,
       good: true,
       expected: '200',
       make: () => multipartRequest('good /transcribe', '/transcribe', [['language', 'en']], [clipFile(audio.clip)]),
@@ -75,8 +82,15 @@ export function soakKinds(audio: SoakAudio, seed: number): SoakKind[] {
         ),
     },
     {
+      name: 'good long clip (large upload)',
+      percent: 3,
+      good: true,
+      expected: '200',
+      make: () => multipartRequest('good long clip (large upload)', '/transcribe', [['language', 'en']], [clipFile(audio.long, 'long.wav')]),
+    },
+    {
       name: 'garbage bytes',
-      percent: 6,
+      percent: 4,
       good: false,
       expected: '400/415/422',
       make: () => multipartRequest('garbage bytes', '/transcribe', [], [clipFile(garbage, 'noise.bin', 'application/octet-stream')]),
@@ -159,6 +173,14 @@ export function soakKinds(audio: SoakAudio, seed: number): SoakKind[] {
         const request = multipartRequest('client hangs up mid-upload', '/transcribe', [['language', 'en']], [clipFile(audio.clip)]);
         return { ...request, abortAfterBytes: Math.floor(request.body.length / 2) };
       },
+    },
+    {
+      name: 'client hangs up mid-transcription',
+      percent: 2,
+      good: false,
+      // An answer may still win the race when the server is quick or the line was short.
+      expected: 'none or 200',
+      make: () => ({ ...multipartRequest('client hangs up mid-transcription', '/transcribe', [['language', 'en']], [clipFile(audio.long, 'long.wav')]), abortAfterMs: audio.hangUpAfterMs }),
     },
   ];
 }

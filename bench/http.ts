@@ -6,6 +6,7 @@
  *                             #   [--throughput-rounds 3] [--clients 4] [--threads CORES]
  *                             #   [--rss-warmup 1000] [--rss-requests 1000] [--rss-batch 25]
  *                             #   [--soak-warmup 500] [--soak-requests 2000] [--seconds 5]
+ *                             #   [--loads encoder-bound,speechlike] [--part all|1|2]
  *                             #   [--seed N] [--keep-temp]
  *
  * The load generator (this process, which holds no model) sends every request on its own TCP
@@ -14,10 +15,16 @@
  * compared run at the same time and requests to them alternate, so a slower stretch of the shared
  * 2-core machine hits all of them; CPU used meanwhile by other people's processes is shown.
  *
+ * Every part runs once per load (--loads): the synthetic model's default decoder, which emits a
+ * token or so per clip (the encoder does nearly all the work), and the speech-like one
+ * (src/model/speechlike.ts: 2.4 text tokens per second of audio, as real speech makes whisper emit).
+ *
  * Part 1, synthetic tiny.en model (real dimensions, random weights), a 5 s clip:
  *   - single-request latency, alternating talk2me (MAX_CONCURRENCY=1, WHISPER_THREADS=CORES),
  *     talk2me (MAX_CONCURRENCY=2, WHISPER_THREADS=CORES/2) and whisper-server (-t CORES);
- *   - throughput of `clients` concurrent clients sending a fixed number of requests, same servers.
+ *   - throughput of `clients` concurrent clients sending a fixed number of requests, same servers;
+ *   - the ceiling of that ratio with one state per CORES/2 threads: states × whisper-server's
+ *     latency / the latency of one such state alone, i.e. every core busy with no contention.
  * Part 2, the `mini` synthetic model (width 64, one layer) and a 1 s clip, so that thousands of
  * requests fit in minutes; what is measured is what the server holds on to per request, not the
  * model's speed:
@@ -28,8 +35,9 @@
  *     a leak of 10+ MB per 1000 requests. talk2me's RSS is read as it is
  *     and again right after a full garbage collection in its process (its young generation alone
  *     swings the RSS by tens of MB, which would bury a growth of a few KB per request);
- *   - a soak of mixed good and bad requests against talk2me (after a warm-up of the same mix):
- *     5xx, temp files left, fds, RSS slope.
+ *   - a soak of mixed good and bad requests against talk2me (after a warm-up of the same mix),
+ *     with large uploads and clients hanging up mid-upload and mid-transcription: 5xx, temp files
+ *     left, fds, RSS slope.
  *
  * Exits 0 whether or not the goals are met; it prints which are.
  */
@@ -40,7 +48,8 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 import { defaultConcurrency, threadBudget } from '../src/server/index.js';
-import { writeSyntheticModel } from '../src/model/synthetic.js';
+import { SYNTHETIC_DECODERS, writeSyntheticModel, type SyntheticDecoder } from '../src/model/synthetic.js';
+import { SPEECHLIKE_TOKENS_PER_SECOND } from '../src/model/speechlike.js';
 import { syllableTones } from '../test/helpers/signals.js';
 import { pcm16Wav } from './http-audio.js';
 import { getText, multipartRequest, runClients, send, type Outcome, type PreparedRequest } from './http-client.js';
@@ -302,8 +311,9 @@ async function soak(server: Server, uploadDir: string, count: number, warmUp: nu
       const key = o.status === null ? `no answer (${o.error ?? '?'})` : String(o.status);
       tally.set(key, (tally.get(key) ?? 0) + 1);
       if (o.status !== null && o.status >= 500) fiveXx++;
-      if (o.status === null && kind.expected !== 'none') networkErrors++;
-      const ok = kind.expected === 'none' ? o.status === null : o.status !== null && kind.expected.includes(String(o.status));
+      const noAnswerExpected = kind.expected.includes('none');
+      if (o.status === null && !noAnswerExpected) networkErrors++;
+      const ok = o.status === null ? noAnswerExpected : kind.expected.includes(String(o.status));
       if (!ok) unexpected++;
     }
     const answers = [...tally].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k}: ${n}`).join(', ');
@@ -351,8 +361,17 @@ interface Options {
   rssWarmup: number;
   soakRequests: number;
   soakWarmup: number;
+  /** The synthetic models' decoders, each a load every part runs on. */
+  loads: SyntheticDecoder[];
+  part: 'all' | '1' | '2';
   seed: number;
   keepTemp: boolean;
+}
+
+function parseLoads(text: string): SyntheticDecoder[] {
+  const loads = [...new Set(text.split(','))];
+  for (const load of loads) if (!SYNTHETIC_DECODERS.includes(load as SyntheticDecoder)) throw new Error(`--loads takes ${SYNTHETIC_DECODERS.join(', ')} (comma-separated), got ${text}`);
+  return loads as SyntheticDecoder[];
 }
 
 function parseOptions(): Options {
@@ -369,6 +388,8 @@ function parseOptions(): Options {
       'rss-warmup': { type: 'string', default: '1000' },
       'soak-requests': { type: 'string', default: '2000' },
       'soak-warmup': { type: 'string', default: '500' },
+      loads: { type: 'string', default: SYNTHETIC_DECODERS.join(',') },
+      part: { type: 'string', default: 'all' },
       seed: { type: 'string', default: '20261128' },
       'keep-temp': { type: 'boolean', default: false },
     },
@@ -385,6 +406,8 @@ function parseOptions(): Options {
     rssWarmup: positiveInt('rss-warmup', args['rss-warmup']),
     soakRequests: positiveInt('soak-requests', args['soak-requests']),
     soakWarmup: positiveInt('soak-warmup', args['soak-warmup']),
+    loads: parseLoads(args.loads),
+    part: ['all', '1', '2'].includes(args.part) ? (args.part as Options['part']) : (() => { throw new Error(`--part takes all, 1 or 2, got ${args.part}`); })(),
     seed: positiveInt('seed', args.seed),
     keepTemp: Boolean(args['keep-temp']),
   };
@@ -436,31 +459,46 @@ class BenchRun {
   }
 }
 
+interface ModelFile {
+  path: string;
+  bytes: number;
+}
+
 /** The models and the clips, written once for the whole run. */
 interface Inputs {
-  tinyPath: string;
-  tinyBytes: number;
-  miniPath: string;
-  miniBytes: number;
+  /** Part 1's model, tiny.en dimensions, per load. */
+  tiny: Map<SyntheticDecoder, ModelFile>;
+  /** Part 2's model, mini dimensions, per load. */
+  mini: Map<SyntheticDecoder, ModelFile>;
   /** Part 1's clip, --seconds long. */
   clip: Buffer;
   /** Part 2's 1 s clip. */
   shortClip: Buffer;
   /** A clip over the soak server's upload limit. */
   oversized: Buffer;
+  /** A long clip within it. */
+  long: Buffer;
 }
 
-async function writeInputs(dir: string, seconds: number): Promise<Inputs> {
-  const tinyPath = join(dir, 'tiny-synthetic.bin');
-  const miniPath = join(dir, 'mini-synthetic.bin');
-  const tiny = await writeSyntheticModel(tinyPath, { dims: 'tiny' });
-  const mini = await writeSyntheticModel(miniPath, { dims: 'mini' });
+async function writeInputs(dir: string, seconds: number, loads: readonly SyntheticDecoder[]): Promise<Inputs> {
+  const tiny = new Map<SyntheticDecoder, ModelFile>();
+  const mini = new Map<SyntheticDecoder, ModelFile>();
+  for (const decoder of loads) {
+    for (const [dims, into] of [['tiny', tiny], ['mini', mini]] as const) {
+      const path = join(dir, `${dims}-${decoder}.bin`);
+      into.set(decoder, { path, bytes: (await writeSyntheticModel(path, { dims, decoder })).bytes });
+    }
+  }
   const clip = pcm16Wav(syllableTones(seconds));
   const shortClip = pcm16Wav(syllableTones(1));
   const oversized = pcm16Wav(syllableTones(40)); // 1.28 MB: over the soak server's MAX_UPLOAD_MB=1
+  const long = pcm16Wav(syllableTones(30)); // 0.96 MB: within it
   await writeFile(join(dir, 'clip.wav'), clip);
-  return { tinyPath, tinyBytes: tiny.bytes, miniPath, miniBytes: mini.bytes, clip, shortClip, oversized };
+  return { tiny, mini, clip, shortClip, oversized, long };
 }
+
+const describeLoad = (load: SyntheticDecoder): string =>
+  load === 'speechlike' ? `speech-like decoder, ${SPEECHLIKE_TOKENS_PER_SECOND} text tokens per second of audio` : 'encoder-bound, about one text token per clip';
 
 /** How a talk2me server shares the threads; threads null: MAX_CONCURRENCY states sharing the cores. */
 interface Talk2meConfig {
@@ -519,43 +557,71 @@ function printHeader(run: BenchRun, cores: number, defaults: Talk2meConfig, buil
 // Part 1 as run and reported
 
 interface Part1 {
+  load: SyntheticDecoder;
   /** The servers, talk2me's configurations first, whisper-server last. */
   labels: string[];
   latency: LatencyResult;
   throughput: ThroughputRun[];
   /** talk2me's requests/s over whisper-server's, round by round, by talk2me configuration. */
   throughputRatios: Map<string, number[]>;
+  /** The best throughput ratio the split configuration could reach; null without one. */
+  ceiling: Ceiling | null;
 }
 
-async function runPart1(run: BenchRun, inputs: Inputs, configs: readonly Talk2meConfig[]): Promise<Part1> {
-  const { servers, reference } = await startPart1Servers(run, inputs, configs);
-  log(`## Part 1: latency and throughput (synthetic tiny.en ${f1(inputs.tinyBytes / 1e6)} MB, ${run.options.seconds} s clip, ${f0(inputs.clip.length / 1024)} KB WAV)`);
+/**
+ * What parallel states can win at most: `states` one-state-per-share transcriptions side by side
+ * on every core, each as fast as it is alone (no contention for memory bandwidth or caches, no
+ * core ever idle), against whisper-server serving one request at a time at its single-request speed.
+ */
+interface Ceiling {
+  label: string;
+  states: number;
+  ratio: number;
+}
+
+function ceilingOf(latency: LatencyResult, split: Talk2meConfig, threads: number, reference: string): Ceiling | null {
+  if (split.threads === null || split.concurrency < 2) return null;
+  const label = talk2meLabel(split);
+  const states = Math.min(split.concurrency, Math.floor(threads / split.threads));
+  return { label, states, ratio: (states * (latency.medians.get(reference) as number)) / (latency.medians.get(label) as number) };
+}
+
+async function runPart1(run: BenchRun, inputs: Inputs, configs: readonly Talk2meConfig[], load: SyntheticDecoder): Promise<Part1> {
+  const model = inputs.tiny.get(load) as ModelFile;
+  const { servers, reference } = await startPart1Servers(run, model, inputs.clip, configs, load);
+  log(`## Part 1, ${load}: latency and throughput (synthetic tiny.en ${f1(model.bytes / 1e6)} MB, ${describeLoad(load)}; ${run.options.seconds} s clip, ${f0(inputs.clip.length / 1024)} KB WAV)`);
   log();
   const rssStart = await warmUpAndCompareTexts(servers, run.options.clients);
   const latency = await reportLatency(run, servers, reference);
   const { throughput, throughputRatios } = await reportThroughput(run, servers, reference);
+  const split = configs.find((c) => c.threads !== null && c.concurrency >= 2);
+  const ceiling = split ? ceilingOf(latency, split, run.options.threads, reference.label) : null;
+  if (ceiling) {
+    const reached = median(throughputRatios.get(ceiling.label) ?? []);
+    log(`- ceiling with ${ceiling.states} states of ${split?.threads} thread(s) each: ${ceiling.states} × ${f1(latency.medians.get(reference.label) as number)} ms / ${f1(latency.medians.get(ceiling.label) as number)} ms = ${f3(ceiling.ratio)} × whisper-server's requests/s (${ceiling.label} reached ${f3(reached)}, ${f0((100 * reached) / ceiling.ratio)}% of it)`);
+  }
   log(`- RSS after part 1: ${servers.map((s) => `${s.label} ${mb(rssStart.get(s.label) as number)} -> ${mb(rssBytes(s.pid))} MB`).join('; ')}`);
   log();
   await run.stopAll();
-  return { labels: servers.map((s) => s.label), latency, throughput, throughputRatios };
+  return { load, labels: servers.map((s) => s.label), latency, throughput, throughputRatios, ceiling };
 }
 
 /** talk2me in each configuration, then whisper-server (the reference), on the tiny.en model. */
-async function startPart1Servers(run: BenchRun, inputs: Inputs, configs: readonly Talk2meConfig[]): Promise<{ servers: Server[]; reference: Server }> {
+async function startPart1Servers(run: BenchRun, model: ModelFile, clip: Buffer, configs: readonly Talk2meConfig[], load: SyntheticDecoder): Promise<{ servers: Server[]; reference: Server }> {
   const { threads } = run.options;
   const request = {
-    talk2me: multipartRequest('good', '/transcribe', TALK2ME_FIELDS, [{ name: 'audio', filename: 'clip.wav', contentType: 'audio/wav', data: inputs.clip }]),
-    whisper: multipartRequest('good', '/inference', WHISPER_SERVER_FIELDS, [{ name: 'file', filename: 'clip.wav', contentType: 'audio/wav', data: inputs.clip }]),
+    talk2me: multipartRequest('good', '/transcribe', TALK2ME_FIELDS, [{ name: 'audio', filename: 'clip.wav', contentType: 'audio/wav', data: clip }]),
+    whisper: multipartRequest('good', '/inference', WHISPER_SERVER_FIELDS, [{ name: 'file', filename: 'clip.wav', contentType: 'audio/wav', data: clip }]),
   };
-  progress('starting the tiny.en servers');
+  progress(`starting the tiny.en servers (${load})`);
   const servers: Server[] = [];
   for (const c of configs) {
-    const name = `tiny-mc${c.concurrency}-wt${c.threads ?? 'shared'}`;
-    const peer = run.track(await startTalk2me({ label: talk2meLabel(c), settings: talk2meSettings(run.dir, name, inputs.tinyPath, c), noFallback: true, logFile: join(run.dir, `${name}.out`) }));
+    const name = `tiny-${load}-mc${c.concurrency}-wt${c.threads ?? 'shared'}`;
+    const peer = run.track(await startTalk2me({ label: talk2meLabel(c), settings: talk2meSettings(run.dir, name, model.path, c), noFallback: true, logFile: join(run.dir, `${name}.out`) }));
     servers.push({ ...peer, request: request.talk2me, kind: 'talk2me' });
   }
   const ws = run.track(
-    await startWhisperServer({ label: `whisper-server -t ${threads}`, binary: run.whisperServer, model: inputs.tinyPath, threads, decodingArgs: WHISPER_SERVER_DECODING_ARGS, logFile: join(run.dir, 'tiny-whisper-server.out') }),
+    await startWhisperServer({ label: `whisper-server -t ${threads}`, binary: run.whisperServer, model: model.path, threads, decodingArgs: WHISPER_SERVER_DECODING_ARGS, logFile: join(run.dir, `tiny-${load}-whisper-server.out`) }),
   );
   const reference: Server = { ...ws, request: request.whisper, kind: 'whisper-server' };
   servers.push(reference);
@@ -616,43 +682,61 @@ async function reportThroughput(run: BenchRun, servers: readonly Server[], refer
 // ---------------------------------------------------------------------------------------------
 // Part 2 as run and reported
 
-interface Part2 {
-  /** talk2me first, then whisper-server. */
-  growth: RssGrowth[];
+interface Part2Load {
+  load: SyntheticDecoder;
+  talk2me: RssGrowth;
+  whisperServer: RssGrowth;
   soak: SoakResult;
 }
 
-async function runPart2(run: BenchRun, inputs: Inputs, defaults: Talk2meConfig): Promise<Part2> {
-  const soakUploadDir = join(run.dir, 'uploads-mini');
-  const servers = await startPart2Servers(run, inputs, defaults, soakUploadDir);
-  log(`## Part 2: RSS growth and soak (synthetic mini model ${f1(inputs.miniBytes / 1e6)} MB, 1 s clip, ${f0(inputs.shortClip.length / 1024)} KB WAV; talk2me also MAX_UPLOAD_MB=1)`);
-  log();
-  await warmUpForRss(servers, run.options);
-  const growth = await reportRssGrowth(run, servers);
-  const soakResult = await reportSoak(run, servers[0] as Server, soakUploadDir, inputs);
-  await run.stopAll();
-  return { growth, soak: soakResult };
+interface Part2Servers {
+  load: SyntheticDecoder;
+  talk2me: Server;
+  whisperServer: Server;
+  uploadDir: string;
 }
 
-/** talk2me with its defaults (and MAX_UPLOAD_MB=1, for the soak), then whisper-server, on the mini model. */
-async function startPart2Servers(run: BenchRun, inputs: Inputs, defaults: Talk2meConfig, uploadDir: string): Promise<Server[]> {
+async function runPart2(run: BenchRun, inputs: Inputs, defaults: Talk2meConfig): Promise<Part2Load[]> {
+  const perLoad: Part2Servers[] = [];
+  for (const load of run.options.loads) perLoad.push(await startPart2Servers(run, inputs, defaults, load));
+  const all = perLoad.flatMap((p) => [p.talk2me, p.whisperServer]);
+  log(`## Part 2: RSS growth and soak (synthetic mini models, ${run.options.loads.map((l) => `${l} ${f1((inputs.mini.get(l) as ModelFile).bytes / 1e6)} MB`).join(', ')}; 1 s clip, ${f0(inputs.shortClip.length / 1024)} KB WAV; talk2me also MAX_UPLOAD_MB=1)`);
+  log();
+  await warmUpForRss(all, run.options);
+  const growth = await reportRssGrowth(run, all);
+  const results: Part2Load[] = [];
+  for (const p of perLoad) {
+    const soakResult = await reportSoak(run, p.talk2me, p.uploadDir, inputs);
+    const of = (server: Server): RssGrowth => growth.find((g) => g.server === server) as RssGrowth;
+    results.push({ load: p.load, talk2me: of(p.talk2me), whisperServer: of(p.whisperServer), soak: soakResult });
+  }
+  await run.stopAll();
+  return results;
+}
+
+/** talk2me with its defaults (and MAX_UPLOAD_MB=1, for the soak), then whisper-server, on one load's mini model. */
+async function startPart2Servers(run: BenchRun, inputs: Inputs, defaults: Talk2meConfig, load: SyntheticDecoder): Promise<Part2Servers> {
   const { threads } = run.options;
-  progress('starting the mini servers');
+  const model = inputs.mini.get(load) as ModelFile;
+  const uploadDir = join(run.dir, `uploads-mini-${load}`);
+  progress(`starting the mini servers (${load})`);
   const talk2me = run.track(
     await startTalk2me({
-      label: `${talk2meLabel(defaults)} (mini)`,
-      settings: { ...talk2meSettings(run.dir, 'mini', inputs.miniPath, defaults), UPLOAD_DIR: uploadDir, MAX_UPLOAD_MB: '1' },
+      label: `${talk2meLabel(defaults)} (mini, ${load})`,
+      settings: { ...talk2meSettings(run.dir, `mini-${load}`, model.path, defaults), UPLOAD_DIR: uploadDir, MAX_UPLOAD_MB: '1' },
       noFallback: true,
-      logFile: join(run.dir, 'mini-talk2me.out'),
+      logFile: join(run.dir, `mini-${load}-talk2me.out`),
     }),
   );
   const ws = run.track(
-    await startWhisperServer({ label: `whisper-server -t ${threads} (mini)`, binary: run.whisperServer, model: inputs.miniPath, threads, decodingArgs: WHISPER_SERVER_DECODING_ARGS, logFile: join(run.dir, 'mini-whisper-server.out') }),
+    await startWhisperServer({ label: `whisper-server -t ${threads} (mini, ${load})`, binary: run.whisperServer, model: model.path, threads, decodingArgs: WHISPER_SERVER_DECODING_ARGS, logFile: join(run.dir, `mini-${load}-whisper-server.out`) }),
   );
-  return [
-    { ...talk2me, kind: 'talk2me', request: multipartRequest('good', '/transcribe', TALK2ME_FIELDS, [{ name: 'audio', filename: 'clip.wav', contentType: 'audio/wav', data: inputs.shortClip }]) },
-    { ...ws, kind: 'whisper-server', request: multipartRequest('good', '/inference', WHISPER_SERVER_FIELDS, [{ name: 'file', filename: 'clip.wav', contentType: 'audio/wav', data: inputs.shortClip }]) },
-  ];
+  return {
+    load,
+    uploadDir,
+    talk2me: { ...talk2me, kind: 'talk2me', request: multipartRequest('good', '/transcribe', TALK2ME_FIELDS, [{ name: 'audio', filename: 'clip.wav', contentType: 'audio/wav', data: inputs.shortClip }]) },
+    whisperServer: { ...ws, kind: 'whisper-server', request: multipartRequest('good', '/inference', WHISPER_SERVER_FIELDS, [{ name: 'file', filename: 'clip.wav', contentType: 'audio/wav', data: inputs.shortClip }]) },
+  };
 }
 
 /**
@@ -696,7 +780,10 @@ async function reportSoak(run: BenchRun, server: Server, uploadDir: string, inpu
   log(`### Soak: ${soakRequests} mixed requests against ${server.label}, ${clients} clients`);
   log();
   await mkdir(uploadDir, { recursive: true });
-  const result = await soak(server, uploadDir, soakRequests, soakWarmup, clients, seed, soakKinds({ clip: inputs.shortClip, oversized: inputs.oversized }, seed), run.other);
+  // The long clip takes the mini model a few hundred ms: a client that gives up after 100 ms hangs
+  // up while whisper works on it, or while it waits for a slot.
+  const kinds = soakKinds({ clip: inputs.shortClip, oversized: inputs.oversized, long: inputs.long, hangUpAfterMs: 100 }, seed);
+  const result = await soak(server, uploadDir, soakRequests, soakWarmup, clients, seed, kinds, run.other);
   log();
   return result;
 }
@@ -704,8 +791,8 @@ async function reportSoak(run: BenchRun, server: Server, uploadDir: string, inpu
 // ---------------------------------------------------------------------------------------------
 // Summary
 
-function printSummary({ threads, clients, rssRequests }: Options, configs: Talk2meConfigs, part1: Part1, part2: Part2): void {
-  const { latency, throughputRatios } = part1;
+function printPart1Summary({ threads, clients }: Options, configs: Talk2meConfigs, part1: Part1): void {
+  const { latency, throughputRatios, load } = part1;
   const rpsOf = (label: string): number[] => requestsPerS(part1.throughput, label);
   const talk2meLabels = configs.all.map(talk2meLabel);
   const [mc1, mc2] = talk2meLabels as [string, string];
@@ -713,24 +800,26 @@ function printSummary({ threads, clients, rssRequests }: Options, configs: Talk2
   const latencyRatio = median(latency.ratios.get(mc1) ?? []);
   const defaultLatencyRatio = median(latency.ratios.get(defaultLabel) ?? []);
   const throughputRatio = median(throughputRatios.get(defaultLabel) ?? []);
-  const t2mGrowth = part2.growth[0] as RssGrowth;
-  const wsGrowth = part2.growth[1] as RssGrowth;
-  const perThousand = (s: RssSeries): number => mbPer1000(s.bytesPerRequest);
-  const soakResult = part2.soak;
-  const fdGrowth = soakResult.fdsAfter - soakResult.fdsBefore;
-  log('## Summary');
-  log();
+  log(`${load}:`);
   log(`1. single-request latency, ${mc1} / whisper-server -t ${threads} (same threads): ${f3(latencyRatio)}, goal <= ${GOALS.latency}: ${verdict(latencyRatio <= GOALS.latency)}`);
   log(`   ${defaultLabel} (talk2me's defaults here) / whisper-server: ${f3(defaultLatencyRatio)}, goal <= ${GOALS.latency}: ${verdict(defaultLatencyRatio <= GOALS.latency)}`);
   log(`   ${mc2} / whisper-server: ${f3(median(latency.ratios.get(mc2) ?? []))}; medians ${part1.labels.map((label) => `${label} ${f0(latency.medians.get(label) as number)} ms`).join(', ')}`);
   log(`2. throughput, ${clients} clients, ${defaultLabel} (talk2me's defaults here) / whisper-server -t ${threads}: ${f3(throughputRatio)}, goal >= ${GOALS.throughput}: ${verdict(throughputRatio >= GOALS.throughput)}`);
   for (const [label, rs] of throughputRatios) if (label !== defaultLabel) log(`   ${label} / whisper-server: ${f3(median(rs))}`);
   log(`   requests/s: ${part1.labels.map((label) => `${label} ${f3(median(rpsOf(label)))}`).join(', ')}`);
+  if (part1.ceiling) log(`   ceiling with ${part1.ceiling.states} states side by side (${part1.ceiling.label} alone, every core busy, no contention): ${f3(part1.ceiling.ratio)}${part1.ceiling.ratio < GOALS.throughput ? ` — below the goal of ${GOALS.throughput}: out of reach with these cores` : ''}`);
   const best = (score: (label: string) => number): string => talk2meLabels.reduce((a, b) => (score(b) > score(a) ? b : a));
   log(`   talk2me settings: single request fastest with ${best((l) => -(latency.medians.get(l) as number))}; ${clients}-client throughput highest with ${best((l) => median(rpsOf(l)))}`);
-  log(`3. RSS growth per 1000 requests after warm-up (mini model, 1 s clip, ${rssRequests} requests, slope ± 2 standard errors): talk2me after a full GC ${rssVerdict(t2mGrowth.settled)}, as read ${rssVerdict(t2mGrowth.raw)}; whisper-server ${f3(perThousand(wsGrowth.raw))} MB`);
+}
+
+function printPart2Summary({ rssRequests }: Options, part2: Part2Load): void {
+  const perThousand = (s: RssSeries): number => mbPer1000(s.bytesPerRequest);
+  const { soak: soakResult, load } = part2;
+  const fdGrowth = soakResult.fdsAfter - soakResult.fdsBefore;
+  log(`${load}:`);
+  log(`3. RSS growth per 1000 good requests after warm-up (mini model, 1 s clip, ${rssRequests} requests, slope ± 2 standard errors): talk2me after a full GC ${rssVerdict(part2.talk2me.settled)}, as read ${rssVerdict(part2.talk2me.raw)}; whisper-server ${f3(perThousand(part2.whisperServer.raw))} MB`);
   log(`4. soak of ${soakResult.requests} mixed requests: answers other than expected ${soakResult.unexpected}; 5xx ${soakResult.fiveXx} (goal 0: ${verdict(soakResult.fiveXx === 0)}); temp files left ${soakResult.tempFilesLeft} (goal 0: ${verdict(soakResult.tempFilesLeft === 0)}); fds ${soakResult.fdsBefore} -> ${soakResult.fdsAfter} (${fdGrowth >= 0 ? '+' : ''}${fdGrowth}: ${verdict(fdGrowth <= 0)})`);
-  log(`   RSS per 1000 requests: after a full GC ${rssVerdict(soakResult.rssSettled)}, as read ${rssVerdict(soakResult.rss)}`);
+  log(`   RSS per 1000 mixed requests: after a full GC ${rssVerdict(soakResult.rssSettled)}, as read ${rssVerdict(soakResult.rss)}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -744,13 +833,17 @@ async function main(): Promise<void> {
   const buildLines = describeComparison(comparePeerBuild());
   const run = await BenchRun.open(options, peers.server);
   try {
-    const inputs = await writeInputs(run.dir, options.seconds);
+    const inputs = await writeInputs(run.dir, options.seconds, options.loads);
     const cores = availableParallelism();
     const talk2me = talk2meConfigs(cores, options.threads);
     printHeader(run, cores, talk2me.defaults, buildLines);
-    const part1 = await runPart1(run, inputs, talk2me.all);
-    const part2 = await runPart2(run, inputs, talk2me.defaults);
-    printSummary(options, talk2me, part1, part2);
+    const part1: Part1[] = [];
+    if (options.part !== '2') for (const load of options.loads) part1.push(await runPart1(run, inputs, talk2me.all, load));
+    const part2 = options.part === '1' ? [] : await runPart2(run, inputs, talk2me.defaults);
+    log('## Summary');
+    log();
+    for (const p of part1) printPart1Summary(options, talk2me, p);
+    for (const p of part2) printPart2Summary(options, p);
     log(`(whole run ${f0((performance.now() - started) / 1000)} s)`);
   } finally {
     await run.close();
