@@ -9,6 +9,7 @@
 #include "gpu_probe.h"
 #include "log_bridge.h"
 #include "log_router.h"
+#include "memory_probe.h"
 #include "model.h"
 #include "spawn_bridge.h"
 #include "whisper.h"
@@ -63,6 +64,7 @@ Napi::Value InjectFault(const Napi::CallbackInfo &info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Until JavaScript asks for logs, whisper.cpp stays quiet (its default prints to stderr).
   install_log_router();
+  pin_mmap_threshold();
   exports.Set("Model", AddonModel::Define(env));
   exports.Set("systemInfo", Napi::Function::New<guarded<SystemInfo>>(env, "systemInfo"));
   exports.Set("setLogger", Napi::Function::New<guarded<SetLogger>>(env, "setLogger"));

@@ -53,7 +53,6 @@ ModelOptions to_model_options(const Napi::Value &value) {
   read_number(o, "gpuDevice", m.gpu_device);
   read_bool(o, "flashAttention", m.flash_attn);
   read_number(o, "maxStates", m.max_states);
-  read_bool(o, "returnFreedMemory", m.return_freed_memory);
   return m;
 }
 

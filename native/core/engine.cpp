@@ -34,7 +34,6 @@ void validate_model_options(const ModelOptions &o) {
 
 std::shared_ptr<Engine> Engine::load(const std::string &path, const ModelOptions &options) {
   validate_model_options(options);
-  if (options.return_freed_memory) pin_mmap_threshold();
   auto context = Context::load(path, options);
   return std::shared_ptr<Engine>(new Engine(std::move(context), options));
 }

@@ -17,10 +17,6 @@ struct ModelOptions {
   int gpu_device = 0;
   bool flash_attn = true;   // whisper.cpp's default: a smaller encode buffer and faster
   int max_states = 1;       // concurrent transcriptions on one set of weights
-  // Pins glibc's mmap threshold (process-wide, for good) so large buffers go back to the system
-  // when freed and a trim lowers RSS: what a long-running process wants. A process that exits
-  // after one transcription saves the page faults of fresh mappings by leaving it off.
-  bool return_freed_memory = true;
 };
 
 struct TranscribeOptions {

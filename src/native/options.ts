@@ -22,13 +22,6 @@ export interface LoadOptions {
   gpuDevice?: number;
   /** Flash attention (whisper.cpp's default): smaller encoder buffers, faster. Default true. */
   flashAttention?: boolean;
-  /**
-   * Large buffers whisper frees go back to the system at once, so RSS falls after a trim: glibc's
-   * mmap threshold is pinned, for the whole process and for good, by the first load that asks.
-   * Default true, what a long-running process wants; a process that exits after one
-   * transcription (the CLI) passes false and saves the page faults of fresh mappings.
-   */
-  returnFreedMemory?: boolean;
 }
 
 export interface TranscribeOptions {
@@ -103,8 +96,6 @@ export function checkLoadOptions(options: unknown): CheckedLoadOptions {
   if (gpuDevice !== undefined) checked.gpuDevice = gpuDevice;
   const flash = boolean('flashAttention', o.flashAttention);
   if (flash !== undefined) checked.flashAttention = flash;
-  const returnFreed = boolean('returnFreedMemory', o.returnFreedMemory);
-  if (returnFreed !== undefined) checked.returnFreedMemory = returnFreed;
   return checked;
 }
 

@@ -85,9 +85,8 @@ export const transcribeCommand: Command = {
     const audio = file === '-' ? await decodeStdin(io) : await decodeAudioFile(file, { signal: io.signal });
     performance.mark('talk2me:audio-decoded'); // bench/cli.ts splits the time by these marks
     // Not disposed: the entry point exits as soon as the output is out, and the system takes
-    // the memory back faster than whisper_free and malloc_trim would (bench/cli-exit.ts). For the
-    // same reason freed buffers need not go back to the system on the way (bench:cli).
-    const model = await WhisperModel.load(modelPath, { returnFreedMemory: false, ...(threads !== undefined && { threads }) });
+    // the memory back faster than whisper_free and malloc_trim would (bench/cli-exit.ts).
+    const model = await WhisperModel.load(modelPath, threads === undefined ? {} : { threads });
     performance.mark('talk2me:model-loaded');
     const bar = values.quiet === true ? undefined : new ProgressBar({ stream: io.stderr, label: 'transcribing', unit: 'percent' });
     let transcription;
