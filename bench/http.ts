@@ -88,12 +88,15 @@ function rotate<T>(items: readonly T[], by: number): T[] {
   return [...items.slice(k), ...items.slice(0, k)];
 }
 
-/** The transcript text of a 200 answer, from either server's JSON. */
+/**
+ * The transcript text of a 200 answer, from either server's JSON, its whitespace collapsed:
+ * whisper-server puts a newline between segments where talk2me keeps the segments' own spaces.
+ */
 function answerText(outcome: Outcome): string | null {
   if (outcome.status !== 200) return null;
   try {
     const parsed = JSON.parse(outcome.body) as { text?: unknown };
-    return typeof parsed.text === 'string' ? parsed.text.trim() : null;
+    return typeof parsed.text === 'string' ? parsed.text.replace(/\s+/g, ' ').trim() : null;
   } catch {
     return null;
   }

@@ -6,7 +6,10 @@
 // gets that many. Otherwise the machine's cores are a budget shared among the transcriptions
 // that start together: a lone request gets every core (it answers sooner with all of them), and
 // when several wait they start side by side with a share each (more requests/s than one state
-// with every thread); the figures are in bench/RESULTS.md, bench:http.
+// with every thread); the figures are in bench/RESULTS.md, bench:http. Requests whose audio is
+// being decoded are announced and count as starting too: under load the line is often empty for
+// the moment a client takes to send its next clip, and a request that took every core then would
+// keep them to its end while the next one waits.
 // A transcription keeps its threads to the end (whisper.cpp takes them per call), and nobody
 // starts while no thread is free: more threads than cores would make ggml's workers spin against
 // each other.
@@ -41,6 +44,7 @@ export class AdmissionQueue {
   readonly #retryAfterS: number;
   readonly #work: string;
   #running = 0;
+  #announced = 0;
   #freeThreads: number;
   readonly #waiting: Waiter[] = [];
 
@@ -61,6 +65,28 @@ export class AdmissionQueue {
     return this.#waiting.length;
   }
 
+  /** Transcriptions announced and not yet asking for admission. */
+  get announced(): number {
+    return this.#announced;
+  }
+
+  /**
+   * Announces a transcription on its way (its audio is being decoded) until the returned handle
+   * is disposed, which must happen before it asks for admission: meanwhile it counts among those
+   * that start together when the cores are shared.
+   */
+  announce(): Disposable {
+    this.#announced++;
+    let disposed = false;
+    return {
+      [Symbol.dispose]: () => {
+        if (disposed) return;
+        disposed = true;
+        this.#announced--;
+      },
+    };
+  }
+
   /** Runs `work` when a slot and a thread are free; throws 503 QUEUE_FULL when the queue is full. */
   async run<T>(work: (admission: Admission) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const threads = await this.#admit(signal);
@@ -77,9 +103,11 @@ export class AdmissionQueue {
     return this.#running < this.#concurrency && this.#freeThreads >= 1;
   }
 
-  // Takes a slot and the threads for one of `starting` transcriptions that start together.
+  // Takes a slot and the threads for one of `starting` transcriptions that start together, with
+  // the announced ones, as far as there are slots for them.
   #take(starting: number): number {
-    const threads = this.#fixedThreads ?? Math.max(1, Math.floor(this.#freeThreads / starting));
+    const sharing = Math.min(starting + this.#announced, this.#concurrency - this.#running);
+    const threads = this.#fixedThreads ?? Math.max(1, Math.floor(this.#freeThreads / Math.max(1, sharing)));
     this.#running++;
     this.#freeThreads -= threads;
     return threads;

@@ -159,12 +159,15 @@ export async function runTranscription<P>(
     // Valid: the session is kept now (or, when every session is busy, the request goes on without).
     services.sessions.keep(sessionId, { address });
     // Decoding has its own slots and time limit, so a slow or hostile upload holds no transcription
-    // slot; the decoded audio then waits for one like any other.
+    // slot; the decoded audio then waits for one like any other. Announced meanwhile: a
+    // transcription starting alone leaves this one a share of the cores.
+    const announced = services.queue.announce();
     const audio = await services.decoding
       .run(() => decodeAudioFile(upload.path, { signal, maxDurationS: config.maxAudioS, timeoutS: config.decodeTimeoutS, ffmpegPath: config.ffmpegPath }), signal)
       .catch((err: unknown) => {
         throw withoutServerPath(err, upload.path);
-      });
+      })
+      .finally(() => announced[Symbol.dispose]());
     // Long audio takes long to transcribe: the limit grows with it, so a clip MAX_AUDIO_S allows is
     // not cut off by a limit sized for short ones.
     deadline.extendTo(config.requestTimeoutS + audio.durationS * config.requestTimeoutPerAudioS);

@@ -68,6 +68,41 @@ describe('AdmissionQueue with the cores shared', () => {
     expect(queue).toMatchObject({ running: 0, queued: 0 });
   });
 
+  it('leaves announced transcriptions a share, as far as there are slots for them', async () => {
+    const queue = new AdmissionQueue({ concurrency: 2, maxQueue: 4, threadBudget: 2 });
+    // One on its way (its audio decoding): a lone one starting now takes half the cores.
+    const coming = queue.announce();
+    expect(queue.announced).toBe(1);
+    const first = hold(queue);
+    await settle();
+    expect(first.threads).toBe(1);
+    // It arrives: the announcement ends (twice is once), and it starts on the other core.
+    coming[Symbol.dispose]();
+    coming[Symbol.dispose]();
+    expect(queue.announced).toBe(0);
+    const second = hold(queue);
+    await settle();
+    expect(second.threads).toBe(1);
+    first.finish();
+    second.finish();
+    await Promise.all([first.done, second.done]);
+
+    // More announced than there are slots: one slot left to share with, not three.
+    const many = [queue.announce(), queue.announce(), queue.announce()];
+    const third = hold(queue);
+    await settle();
+    expect(third.threads).toBe(1);
+    third.finish();
+    await third.done;
+    for (const a of many) a[Symbol.dispose]();
+    // None announced: a lone one has every core again.
+    const alone = hold(queue);
+    await settle();
+    expect(alone.threads).toBe(2);
+    alone.finish();
+    await alone.done;
+  });
+
   it('shares an uneven budget without going over it', async () => {
     const queue = new AdmissionQueue({ concurrency: 4, maxQueue: 8, threadBudget: 7 });
     const first = hold(queue);

@@ -197,7 +197,8 @@ describe('bad requests', () => {
     expect(await server.uploads()).toEqual([]);
     expect(server.services.files.stats()).toMatchObject({ count: 0, bytes: 0 });
     expect(server.services.sessions.stats()).toMatchObject({ inflight: 0, tempBytes: 0 });
-    expect(server.services.queue).toMatchObject({ running: 0, queued: 0 });
+    expect(server.services.queue).toMatchObject({ running: 0, queued: 0, announced: 0 });
+    expect(server.services.decoding).toMatchObject({ running: 0, queued: 0 });
     expect(await tree(root.path)).toEqual(before);
   });
 });
