@@ -6,10 +6,10 @@
 // gets that many. Otherwise the machine's cores are a budget shared among the transcriptions
 // that start together: a lone request gets every core (it answers sooner with all of them), and
 // when several wait they start side by side with a share each (more requests/s than one state
-// with every thread); the figures are in bench/RESULTS.md, bench:http. Requests whose audio is
-// being decoded are announced and count as starting too: under load the line is often empty for
-// the moment a client takes to send its next clip, and a request that took every core then would
-// keep them to its end while the next one waits.
+// with every thread); the figures are in bench/RESULTS.md, bench:http. Requests still uploading or
+// decoding their audio are announced and count as starting too: under load the line is often
+// empty for the moment a client takes to send its next clip, and a request that took every core
+// then would keep them to its end while the next one waits.
 // A transcription keeps its threads to the end (whisper.cpp takes them per call), and nobody
 // starts while no thread is free: more threads than cores would make ggml's workers spin against
 // each other.
@@ -71,7 +71,7 @@ export class AdmissionQueue {
   }
 
   /**
-   * Announces a transcription on its way (its audio is being decoded) until the returned handle
+   * Announces a transcription on its way (its upload arriving, its audio decoding) until the returned handle
    * is disposed, which must happen before it asks for admission: meanwhile it counts among those
    * that start together when the cores are shared.
    */

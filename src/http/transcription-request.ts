@@ -144,6 +144,9 @@ export async function runTranscription<P>(
   const deadline = new RequestDeadline(config.requestTimeoutS);
   const timeout = deadline.signal;
   const signal = AbortSignal.any([gone, timeout]);
+  // Announced from its upload until it asks for a transcription slot: one that starts alone in
+  // the meantime leaves it a share of the cores (admission-queue.ts).
+  using announced = services.queue.announce();
   try {
     const upload = await receiveUpload(request, {
       fileFields: route.fileFields,
@@ -159,19 +162,17 @@ export async function runTranscription<P>(
     // Valid: the session is kept now (or, when every session is busy, the request goes on without).
     services.sessions.keep(sessionId, { address });
     // Decoding has its own slots and time limit, so a slow or hostile upload holds no transcription
-    // slot; the decoded audio then waits for one like any other. Announced meanwhile: a
-    // transcription starting alone leaves this one a share of the cores.
-    const announced = services.queue.announce();
+    // slot; the decoded audio then waits for one like any other.
     const audio = await services.decoding
       .run(() => decodeAudioFile(upload.path, { signal, maxDurationS: config.maxAudioS, timeoutS: config.decodeTimeoutS, ffmpegPath: config.ffmpegPath }), signal)
       .catch((err: unknown) => {
         throw withoutServerPath(err, upload.path);
-      })
-      .finally(() => announced[Symbol.dispose]());
+      });
     // Long audio takes long to transcribe: the limit grows with it, so a clip MAX_AUDIO_S allows is
     // not cut off by a limit sized for short ones.
     deadline.extendTo(config.requestTimeoutS + audio.durationS * config.requestTimeoutPerAudioS);
     const control = { signal, ...(onSegment && { onSegment }) };
+    announced[Symbol.dispose]();
     // Past the queue, predictive admission: a transcription that needs a new whisper state starts
     // only if memory has room for it (else it waits for a state, or is refused).
     const transcription = await services.queue.run(
