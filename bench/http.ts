@@ -377,6 +377,11 @@ function parseLoads(text: string): SyntheticDecoder[] {
   return loads as SyntheticDecoder[];
 }
 
+function parsePart(text: string): Options['part'] {
+  if (text === 'all' || text === '1' || text === '2') return text;
+  throw new Error(`--part takes all, 1 or 2, got ${text}`);
+}
+
 function parseOptions(): Options {
   const { values: args } = parseArgs({
     options: {
@@ -410,7 +415,7 @@ function parseOptions(): Options {
     soakRequests: positiveInt('soak-requests', args['soak-requests']),
     soakWarmup: positiveInt('soak-warmup', args['soak-warmup']),
     loads: parseLoads(args.loads),
-    part: ['all', '1', '2'].includes(args.part) ? (args.part as Options['part']) : (() => { throw new Error(`--part takes all, 1 or 2, got ${args.part}`); })(),
+    part: parsePart(args.part),
     seed: positiveInt('seed', args.seed),
     keepTemp: Boolean(args['keep-temp']),
   };

@@ -71,9 +71,9 @@ export class AdmissionQueue {
   }
 
   /**
-   * Announces a transcription on its way (its upload arriving, its audio decoding) until the returned handle
-   * is disposed, which must happen before it asks for admission: meanwhile it counts among those
-   * that start together when the cores are shared.
+   * Announces a transcription on its way (its upload arriving, its audio decoding) until the
+   * returned handle is disposed, which must happen before it asks for admission: meanwhile it
+   * counts among those that start together when the cores are shared.
    */
   announce(): Disposable {
     this.#announced++;
