@@ -49,8 +49,9 @@ function track(requests: Sent[]): Array<Answer | Error | null> {
 async function idle(instance: HttpInstance): Promise<void> {
   const { services } = instance;
   await waitFor(
-    async () => services.queue.running === 0 && services.queue.queued === 0 && services.model.inflight === 0 && (await instance.uploads()).length === 0,
-    'no transcription in flight and no upload left',
+    async () =>
+      services.queue.running === 0 && services.queue.queued === 0 && services.queue.announced === 0 && services.model.inflight === 0 && (await instance.uploads()).length === 0,
+    'no transcription in flight or announced and no upload left',
     10_000,
   );
 }
